@@ -1,0 +1,1 @@
+"""REST routes of the vendor service, one module per area."""

@@ -1,0 +1,79 @@
+"""The FastAPI application factory.
+
+``create_app`` opens the database, brings the schema to the newest Alembic
+revision and wires the routes. It does no network I/O itself; ``server.cli``
+serves it with uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from protocol import API_PREFIX, PROTOCOL_VERSION
+from protocol.models import Health
+from server import __version__, errors
+from server.api import auth as auth_routes
+from server.api import kb as kb_routes
+from server.config import Settings
+from server.db import Database
+from server.kb.search import SearchIndex
+
+log = logging.getLogger("helpbridge.server")
+
+
+def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
+    if database is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = Database(settings.db_url)
+    database.upgrade()
+    search = SearchIndex(database)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        database.dispose()
+
+    app = FastAPI(
+        title="HelpBridge vendor service",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.db = database
+    app.state.search = search
+    errors.install(app)
+
+    @app.middleware("http")
+    async def access_log(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        # The path only: query strings may hold what a customer typed.
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+    @app.get("/healthz", response_model=Health, tags=["service"])
+    def healthz() -> Health:
+        return Health(version=__version__, protocol=PROTOCOL_VERSION)
+
+    app.include_router(auth_routes.router, prefix=API_PREFIX)
+    app.include_router(kb_routes.router, prefix=API_PREFIX)
+    return app

@@ -1,0 +1,100 @@
+"""Request authentication: bearer sessions for customers and agents.
+
+Every route that needs a caller depends on one of the functions here, so the
+checks live in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session as DbSession
+
+from protocol.models import ErrorCode, Role
+from server import models
+from server.db import Database
+from server.errors import ApiProblem
+from server.identity import IdentityRejected, lookup_session
+
+
+def get_db(request: Request) -> Iterator[DbSession]:
+    database: Database = request.app.state.db
+    with database.session() as session:
+        yield session
+
+
+Db = Annotated[DbSession, Depends(get_db)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    session: models.AuthSession
+    customer: models.Customer | None = None
+    agent: models.Agent | None = None
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "bearer" or not value.strip():
+        return None
+    return value.strip()
+
+
+def _unauthorized(code: ErrorCode, message: str) -> ApiProblem:
+    return ApiProblem(401, code, message, headers={"WWW-Authenticate": "Bearer"})
+
+
+def optional_principal(request: Request, db: Db) -> Principal | None:
+    token = _bearer(request)
+    if token is None:
+        return None
+    try:
+        row = lookup_session(db, token)
+    except IdentityRejected as exc:
+        raise _unauthorized(exc.code, exc.message) from exc
+    if row.subject_type == "customer":
+        customer = db.get(models.Customer, row.subject_id)
+        if customer is None:
+            raise _unauthorized(ErrorCode.session_invalid, "customer no longer exists")
+        return Principal(row, customer=customer)
+    agent = db.get(models.Agent, row.subject_id)
+    if agent is None or not agent.active:
+        raise _unauthorized(ErrorCode.account_disabled, "agent account is disabled")
+    return Principal(row, agent=agent)
+
+
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def require_principal(principal: MaybePrincipal) -> Principal:
+    if principal is None:
+        raise _unauthorized(ErrorCode.session_missing, "sign in first (Authorization: Bearer ...)")
+    return principal
+
+
+AnyPrincipal = Annotated[Principal, Depends(require_principal)]
+
+
+def require_customer(principal: AnyPrincipal) -> models.Customer:
+    if principal.customer is None:
+        raise ApiProblem(403, ErrorCode.forbidden, "this endpoint is for customers")
+    return principal.customer
+
+
+def require_agent(principal: AnyPrincipal) -> models.Agent:
+    if principal.agent is None:
+        raise ApiProblem(403, ErrorCode.forbidden, "this endpoint is for agents")
+    return principal.agent
+
+
+CurrentCustomer = Annotated[models.Customer, Depends(require_customer)]
+CurrentAgent = Annotated[models.Agent, Depends(require_agent)]
+
+
+def role_at_least(agent: models.Agent, role: Role) -> bool:
+    order = [Role.agent, Role.supervisor, Role.admin]
+    return order.index(Role(agent.role)) >= order.index(role)

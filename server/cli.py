@@ -1,0 +1,268 @@
+"""``helpbridge-server``: serve the vendor service, and the operator's tools.
+
+    helpbridge-server [--host 127.0.0.1] [--port 8765] [--data-dir DIR]
+                      [--database-url URL] [--demo] [--port-file FILE]
+    helpbridge-server sign-identity --kid K --sub ID [--name ...] [--ttl 2h]
+    helpbridge-server create-agent --email E --name N [--role agent] [--password-stdin]
+    helpbridge-server import-kb DIR
+    helpbridge-server identity-key add|list|revoke ...
+
+Secrets never travel on the command line: passwords and key secrets are read
+from stdin (or generated and shown once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import re
+import secrets
+import socket
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from protocol.models import Role, Tier
+from server import __version__, logs, models
+
+log = logging.getLogger("helpbridge.server")
+
+_TTL = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
+
+
+class CliError(Exception):
+    """A mistake on the command line or in the data, with a message to print."""
+
+
+def parse_ttl(text: str) -> timedelta:
+    m = _TTL.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a duration: {text!r} (use e.g. 90s, 30m, 2h, 1d)")
+    value, unit = int(m.group(1)), m.group(2) or "s"
+    return timedelta(seconds=value * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit])
+
+
+def _add_storage(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", type=Path, help="data directory (default: per-user)")
+    p.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://...")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="helpbridge-server", description="HelpBridge vendor service."
+    )
+    parser.add_argument("--version", action="version", version=f"helpbridge-server {__version__}")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default loopback)")
+    parser.add_argument("--port", type=int, default=8765, help="port (0 picks a free one)")
+    parser.add_argument("--port-file", type=Path, help="write the bound port here once listening")
+    parser.add_argument("--demo", action="store_true", help="seed demo data and print sign-in help")
+    parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    _add_storage(parser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("sign-identity", help="print a customer identity token (for integrating)")
+    _add_storage(p)
+    p.add_argument("--kid", required=True)
+    p.add_argument("--sub", required=True, help="the ISV's customer id")
+    for name in ("name", "email", "phone", "company", "product", "product-version"):
+        p.add_argument(f"--{name}")
+    p.add_argument("--tier", choices=[t.value for t in Tier])
+    p.add_argument("--ttl", type=parse_ttl, default=timedelta(hours=2))
+
+    p = sub.add_parser("create-agent", help="create an agent account")
+    _add_storage(p)
+    p.add_argument("--email", required=True)
+    p.add_argument("--name", required=True)
+    p.add_argument("--role", choices=[r.value for r in Role], default="agent")
+    p.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+
+    p = sub.add_parser("import-kb", help="import a folder of Markdown articles")
+    _add_storage(p)
+    p.add_argument("folder", type=Path)
+
+    p = sub.add_parser("identity-key", help="manage identity signing keys (rotation)")
+    _add_storage(p)
+    p.add_argument("action", choices=["add", "list", "revoke"])
+    p.add_argument("--kid")
+    p.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> object:
+    from server.config import Settings, default_data_dir
+
+    return Settings(
+        data_dir=(args.data_dir or default_data_dir()).expanduser(),
+        database_url=args.database_url,
+        host=getattr(args, "host", "127.0.0.1"),
+        port=getattr(args, "port", 8765),
+        demo=getattr(args, "demo", False),
+    )
+
+
+def _database(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from server.config import Settings
+    from server.db import Database
+
+    settings = _settings(args)
+    assert isinstance(settings, Settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = Database(settings.db_url)
+    db.upgrade()
+    return db
+
+
+def _read_secret_line(prompt: str) -> str:
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_sign_identity(args: argparse.Namespace) -> int:
+    from server.identity import active_secret, sign_identity
+
+    db = _database(args)
+    with db.session() as s:
+        secret = active_secret(s, args.kid)
+    if secret is None:
+        raise CliError(f"no active identity key {args.kid!r} (see: helpbridge-server identity-key list)")
+    print(sign_identity(
+        secret, args.kid, sub=args.sub, ttl=args.ttl, name=args.name, email=args.email,
+        phone=args.phone, company=args.company, tier=args.tier, product=args.product,
+        product_version=args.product_version,
+    ))
+    return 0
+
+
+def cmd_create_agent(args: argparse.Namespace) -> int:
+    from server import agents
+
+    password = _read_secret_line("Password: ") if args.password_stdin or sys.stdin.isatty() else ""
+    if not password:
+        raise CliError("give the password on stdin with --password-stdin (never on the command line)")
+    db = _database(args)
+    try:
+        with db.session() as s:
+            agent = agents.create_agent(
+                s, email=args.email, name=args.name, password=password, role=Role(args.role)
+            )
+            print(f"created {agent.role} {agent.email} (id {agent.id})")
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
+    return 0
+
+
+def cmd_import_kb(args: argparse.Namespace) -> int:
+    from server.kb.importer import import_directory
+    from server.kb.search import SearchIndex
+
+    db = _database(args)
+    report = import_directory(db, SearchIndex(db), args.folder)
+    for err in report.errors:
+        print(f"error: {err}", file=sys.stderr)
+    print(report.summary())
+    return 1 if report.errors and not (report.created or report.updated or report.unchanged) else 0
+
+
+def cmd_identity_key(args: argparse.Namespace) -> int:
+    db = _database(args)
+    with db.session() as s:
+        if args.action == "list":
+            for key in s.scalars(select(models.IdentityKey).order_by(models.IdentityKey.id)):
+                state = "active" if key.active else f"revoked {key.revoked_at:%Y-%m-%d}"
+                print(f"{key.kid}\t{state}\tcreated {key.created_at:%Y-%m-%d %H:%M}")
+            return 0
+        if not args.kid:
+            raise CliError("--kid is required")
+        key = s.scalar(select(models.IdentityKey).where(models.IdentityKey.kid == args.kid))
+        if args.action == "add":
+            if key is not None:
+                raise CliError(f"key {args.kid!r} exists already")
+            secret = _read_secret_line("Secret: ") if args.secret_stdin else secrets.token_urlsafe(32)
+            if len(secret) < 32:
+                raise CliError("an HS256 secret needs at least 32 characters")
+            s.add(models.IdentityKey(kid=args.kid, secret=secret, active=True))
+            if not args.secret_stdin:
+                print(f"added key {args.kid}; give this secret to the ISV's backend (shown once):")
+                print(secret)
+            else:
+                print(f"added key {args.kid}")
+            return 0
+        if key is None:
+            raise CliError(f"no key {args.kid!r}")
+        key.active = False
+        key.revoked_at = datetime.now(UTC)
+        print(f"revoked key {args.kid}; sessions it vouched for end at their next refresh")
+        return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from server.app import create_app
+    from server.config import Settings
+
+    settings = _settings(args)
+    assert isinstance(settings, Settings)
+    app = create_app(settings)
+    if settings.demo:
+        from server.demo import seed
+
+        info = seed(app.state.db, app.state.search, settings.data_dir)
+        log.info("demo data ready", extra={"kb": info.kb.summary()})
+    if not settings.is_loopback:
+        log.warning(
+            "listening on a non-loopback address; put TLS in front of the service",
+            extra={"host": settings.host},
+        )
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((settings.host, settings.port))
+    except OSError as exc:
+        raise CliError(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from exc
+    sock.listen(512)
+    port = sock.getsockname()[1]
+    url = f"http://{settings.host if family == socket.AF_INET else f'[{settings.host}]'}:{port}"
+    log.info("listening", extra={"url": url, "data_dir": str(settings.data_dir)})
+    if settings.demo:
+        print(
+            f"\nHelpBridge demo service on {url}\n"
+            f"  Customer identity: helpbridge-server sign-identity --data-dir {settings.data_dir} "
+            f"--kid demo --sub demo-001 --name 'Li Wei'\n"
+            f"  Demo agent: {info.agent_email} (password in {settings.data_dir}/demo-credentials.json)\n",
+            file=sys.stderr, flush=True,
+        )
+    if args.port_file:
+        tmp = args.port_file.with_suffix(".tmp")
+        tmp.write_text(str(port))
+        tmp.replace(args.port_file)
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logs.configure(getattr(logging, args.log_level.upper()))
+    commands = {
+        "sign-identity": cmd_sign_identity,
+        "create-agent": cmd_create_agent,
+        "import-kb": cmd_import_kb,
+        "identity-key": cmd_identity_key,
+    }
+    try:
+        return commands.get(args.command, serve)(args)
+    except CliError as exc:
+        print(f"helpbridge-server: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

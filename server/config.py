@@ -1,0 +1,48 @@
+"""Service settings: command-line flags over environment over defaults."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from server.db import sqlite_url
+
+
+def default_data_dir() -> Path:
+    env = os.environ.get("HELPBRIDGE_SERVER_DATA_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "helpbridge-server"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    database_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8765
+    demo: bool = False
+    access_ttl: timedelta = timedelta(hours=1)
+    refresh_ttl: timedelta = timedelta(days=30)
+    agent_refresh_ttl: timedelta = timedelta(hours=12)
+    max_identity_ttl: timedelta = timedelta(hours=24)
+    clock_skew: timedelta = timedelta(seconds=60)
+    kb_public: bool = True
+    """Published articles are readable without a session (like a public help centre)."""
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or sqlite_url(self.data_dir)
+
+    @property
+    def is_loopback(self) -> bool:
+        if self.host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(self.host).is_loopback
+        except ValueError:
+            return False

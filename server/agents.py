@@ -34,8 +34,11 @@ def create_agent(
     if db.scalar(select(models.Agent).where(models.Agent.email == email)) is not None:
         raise ValueError(f"an agent with e-mail {email} exists already")
     agent = models.Agent(
-        email=email, name=name.strip() or email, password_hash=hash_password(password),
-        role=role.value, active=True,
+        email=email,
+        name=name.strip() or email,
+        password_hash=hash_password(password),
+        role=role.value,
+        active=True,
     )
     db.add(agent)
     db.flush()

@@ -128,12 +128,24 @@ def cmd_sign_identity(args: argparse.Namespace) -> int:
     with db.session() as s:
         secret = active_secret(s, args.kid)
     if secret is None:
-        raise CliError(f"no active identity key {args.kid!r} (see: helpbridge-server identity-key list)")
-    print(sign_identity(
-        secret, args.kid, sub=args.sub, ttl=args.ttl, name=args.name, email=args.email,
-        phone=args.phone, company=args.company, tier=args.tier, product=args.product,
-        product_version=args.product_version,
-    ))
+        raise CliError(
+            f"no active identity key {args.kid!r} (see: helpbridge-server identity-key list)"
+        )
+    print(
+        sign_identity(
+            secret,
+            args.kid,
+            sub=args.sub,
+            ttl=args.ttl,
+            name=args.name,
+            email=args.email,
+            phone=args.phone,
+            company=args.company,
+            tier=args.tier,
+            product=args.product,
+            product_version=args.product_version,
+        )
+    )
     return 0
 
 
@@ -142,7 +154,9 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
 
     password = _read_secret_line("Password: ") if args.password_stdin or sys.stdin.isatty() else ""
     if not password:
-        raise CliError("give the password on stdin with --password-stdin (never on the command line)")
+        raise CliError(
+            "give the password on stdin with --password-stdin (never on the command line)"
+        )
     db = _database(args)
     try:
         with db.session() as s:
@@ -181,7 +195,9 @@ def cmd_identity_key(args: argparse.Namespace) -> int:
         if args.action == "add":
             if key is not None:
                 raise CliError(f"key {args.kid!r} exists already")
-            secret = _read_secret_line("Secret: ") if args.secret_stdin else secrets.token_urlsafe(32)
+            secret = (
+                _read_secret_line("Secret: ") if args.secret_stdin else secrets.token_urlsafe(32)
+            )
             if len(secret) < 32:
                 raise CliError("an HS256 secret needs at least 32 characters")
             s.add(models.IdentityKey(kid=args.kid, secret=secret, active=True))
@@ -234,8 +250,10 @@ def serve(args: argparse.Namespace) -> int:
             f"\nHelpBridge demo service on {url}\n"
             f"  Customer identity: helpbridge-server sign-identity --data-dir {settings.data_dir} "
             f"--kid demo --sub demo-001 --name 'Li Wei'\n"
-            f"  Demo agent: {info.agent_email} (password in {settings.data_dir}/demo-credentials.json)\n",
-            file=sys.stderr, flush=True,
+            f"  Demo agent: {info.agent_email} "
+            f"(password in {settings.data_dir / 'demo-credentials.json'})\n",
+            file=sys.stderr,
+            flush=True,
         )
     if args.port_file:
         tmp = args.port_file.with_suffix(".tmp")

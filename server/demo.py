@@ -53,7 +53,10 @@ def seed(db: Database, index: SearchIndex, data_dir: Path) -> DemoInfo:
         agent = s.scalar(select(models.Agent).where(models.Agent.email == DEMO_AGENT_EMAIL))
         if agent is None:
             agents.create_agent(
-                s, email=DEMO_AGENT_EMAIL, name=DEMO_AGENT_NAME, password=password,
+                s,
+                email=DEMO_AGENT_EMAIL,
+                name=DEMO_AGENT_NAME,
+                password=password,
                 role=Role.supervisor,
             )
         elif not agents.password_matches(agent, password):

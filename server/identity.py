@@ -112,7 +112,9 @@ def verify_identity(
             ErrorCode.token_missing_claim, f"identity token lacks the {exc.claim!r} claim"
         ) from exc
     except jwt.PyJWTError as exc:
-        raise IdentityRejected(ErrorCode.token_malformed, f"identity token rejected: {exc}") from exc
+        raise IdentityRejected(
+            ErrorCode.token_malformed, f"identity token rejected: {exc}"
+        ) from exc
 
     exp = datetime.fromtimestamp(_number(claims, "exp"), UTC)
     if exp - now > max_ttl + skew:
@@ -125,21 +127,28 @@ def verify_identity(
         iat = datetime.fromtimestamp(_number(claims, "iat"), UTC)
         if iat - now > skew:
             raise IdentityRejected(
-                ErrorCode.token_not_yet_valid, "identity token issued in the future (check the clock)"
+                ErrorCode.token_not_yet_valid,
+                "identity token issued in the future (check the clock)",
             )
     values: dict[str, Any] = {}
     for name, limit in CLAIM_LIMITS.items():
         value = claims.get(name)
         if value is None:
             continue
-        if not isinstance(value, str) or len(value) > limit or (name == "sub" and not value.strip()):
+        if (
+            not isinstance(value, str)
+            or len(value) > limit
+            or (name == "sub" and not value.strip())
+        ):
             raise IdentityRejected(
                 ErrorCode.token_invalid_claim,
                 f"claim {name!r} must be a string of at most {limit} characters",
             )
         values[name] = value
     if "sub" not in values:
-        raise IdentityRejected(ErrorCode.token_missing_claim, "identity token lacks the 'sub' claim")
+        raise IdentityRejected(
+            ErrorCode.token_missing_claim, "identity token lacks the 'sub' claim"
+        )
     tier = claims.get("tier", "normal")
     try:
         values["tier"] = Tier(tier)
@@ -235,9 +244,7 @@ def issue_session(
     return IssuedTokens(access, refresh, row)
 
 
-def rotate_session(
-    db: DbSession, refresh_token: str, *, access_ttl: timedelta
-) -> IssuedTokens:
+def rotate_session(db: DbSession, refresh_token: str, *, access_ttl: timedelta) -> IssuedTokens:
     """Exchange a refresh token for a new pair; the old pair stops working."""
     row = db.scalar(
         select(models.AuthSession).where(

@@ -12,7 +12,7 @@ import pytest
 # to the processes they launch.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from tests.servers import LiveServer, ServerProcess, start_live_server  # noqa: E402
+from tests.servers import LiveServer, ServerProcess, start_live_server
 
 
 @pytest.fixture(scope="session")

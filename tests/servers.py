@@ -66,11 +66,15 @@ class LiveServer:
         self, email: str, password: str = "correct horse battery", role: Role = Role.agent
     ) -> None:
         with self.db.session() as s:
-            agents.create_agent(s, email=email, name=email.split("@")[0], password=password, role=role)
+            agents.create_agent(
+                s, email=email, name=email.split("@")[0], password=password, role=role
+            )
 
     def agent_token(self, email: str, password: str = "correct horse battery") -> str:
         r = requests.post(
-            f"{self.url}/api/v1/agent/login", json={"email": email, "password": password}, timeout=10
+            f"{self.url}/api/v1/agent/login",
+            json={"email": email, "password": password},
+            timeout=10,
         )
         r.raise_for_status()
         token: str = r.json()["access_token"]
@@ -126,9 +130,22 @@ class ServerProcess:
         self.log_path = self.data_dir / "server.log"
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "server", "--demo", "--port", str(port),
-             "--data-dir", str(self.data_dir), "--port-file", str(port_file)],
-            stdout=log, stderr=log, cwd=REPO, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "--demo",
+                "--port",
+                str(port),
+                "--data-dir",
+                str(self.data_dir),
+                "--port-file",
+                str(port_file),
+            ],
+            stdout=log,
+            stderr=log,
+            cwd=REPO,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -147,9 +164,25 @@ class ServerProcess:
     def sign(self, sub: str = "cust-001", ttl: str = "1h", **claims: str) -> str:
         extra = [f"--{k.replace('_', '-')}={v}" for k, v in claims.items()]
         out = subprocess.run(
-            [sys.executable, "-m", "server", "sign-identity", "--data-dir", str(self.data_dir),
-             "--kid", "demo", "--sub", sub, "--ttl", ttl, *extra],
-            check=True, capture_output=True, text=True, cwd=REPO,
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "sign-identity",
+                "--data-dir",
+                str(self.data_dir),
+                "--kid",
+                "demo",
+                "--sub",
+                sub,
+                "--ttl",
+                ttl,
+                *extra,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
         )
         return out.stdout.strip()
 

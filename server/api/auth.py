@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -24,13 +25,19 @@ from server.identity import (
 
 router = APIRouter(tags=["auth"])
 
-_UNAUTHORIZED = {401: {"model": wire.ErrorBody}}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {401: {"model": wire.ErrorBody}}
 
 
 def customer_out(c: models.Customer) -> wire.Customer:
     return wire.Customer(
-        id=c.id, external_id=c.external_id, name=c.name, email=c.email, phone=c.phone,
-        company=c.company, tier=wire.Tier(c.tier), product=c.product,
+        id=c.id,
+        external_id=c.external_id,
+        name=c.name,
+        email=c.email,
+        phone=c.phone,
+        company=c.company,
+        tier=wire.Tier(c.tier),
+        product=c.product,
         product_version=c.product_version,
     )
 
@@ -49,9 +56,12 @@ def _session_out(db: Db, issued: IssuedTokens) -> wire.Session:
         a = db.get(models.Agent, row.subject_id)
         agent = agent_out(a) if a else None
     return wire.Session(
-        access_token=issued.access_token, refresh_token=issued.refresh_token,
-        expires_at=row.expires_at, refresh_expires_at=row.refresh_expires_at,
-        customer=customer, agent=agent,
+        access_token=issued.access_token,
+        refresh_token=issued.refresh_token,
+        expires_at=row.expires_at,
+        refresh_expires_at=row.refresh_expires_at,
+        customer=customer,
+        agent=agent,
     )
 
 
@@ -65,15 +75,21 @@ def exchange_identity(body: wire.IdentityExchange, request: Request, db: Db) -> 
     settings: Settings = request.app.state.settings
     try:
         claims = verify_identity(
-            body.token, lambda kid: active_secret(db, kid),
-            max_ttl=settings.max_identity_ttl, skew=settings.clock_skew,
+            body.token,
+            lambda kid: active_secret(db, kid),
+            max_ttl=settings.max_identity_ttl,
+            skew=settings.clock_skew,
         )
     except IdentityRejected as exc:
         raise _reject(exc) from exc
     customer = upsert_customer(db, claims)
     issued = issue_session(
-        db, "customer", customer.id, access_ttl=settings.access_ttl,
-        refresh_ttl=settings.refresh_ttl, kid=claims.kid,
+        db,
+        "customer",
+        customer.id,
+        access_ttl=settings.access_ttl,
+        refresh_ttl=settings.refresh_ttl,
+        kid=claims.kid,
     )
     return _session_out(db, issued)
 
@@ -118,7 +134,10 @@ def agent_login(body: wire.AgentLogin, request: Request, db: Db) -> wire.Session
     except IdentityRejected as exc:
         raise ApiProblem(401, exc.code, exc.message) from exc
     issued = issue_session(
-        db, "agent", agent.id, access_ttl=settings.access_ttl,
+        db,
+        "agent",
+        agent.id,
+        access_ttl=settings.access_ttl,
         refresh_ttl=settings.agent_refresh_ttl,
     )
     return _session_out(db, issued)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
@@ -17,7 +17,7 @@ from server.kb.text import plain_text
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
-_NOT_FOUND = {404: {"model": wire.ErrorBody}}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": wire.ErrorBody}}
 
 
 def _search_index(request: Request) -> SearchIndex:
@@ -31,9 +31,16 @@ def _can_see_drafts(principal: MaybePrincipal) -> bool:
 
 def article_out(a: models.Article) -> wire.Article:
     return wire.Article(
-        id=a.id, slug=a.slug, locale=a.locale,  # type: ignore[arg-type]
-        title=a.title, body=a.body, category=a.category, tags=list(a.tags or []),
-        product=a.product, published=a.published, updated_at=a.updated_at,
+        id=a.id,
+        slug=a.slug,
+        locale=a.locale,
+        title=a.title,
+        body=a.body,
+        category=a.category,
+        tags=list(a.tags or []),
+        product=a.product,
+        published=a.published,
+        updated_at=a.updated_at,
     )
 
 
@@ -57,14 +64,25 @@ def search(
     if not q.strip() and (category or product):
         return _browse(db, q, locale, product, category, page, per_page, include_drafts)
     return _search_index(request).search(
-        q, locale=locale, product=product or None, category=category or None,
-        page=page, per_page=per_page, include_unpublished=include_drafts,
+        q,
+        locale=locale,
+        product=product or None,
+        category=category or None,
+        page=page,
+        per_page=per_page,
+        include_unpublished=include_drafts,
     )
 
 
 def _browse(
-    db: Db, q: str, locale: str | None, product: str | None, category: str | None,
-    page: int, per_page: int, include_drafts: bool,
+    db: Db,
+    q: str,
+    locale: str | None,
+    product: str | None,
+    category: str | None,
+    page: int,
+    per_page: int,
+    include_drafts: bool,
 ) -> wire.SearchResults:
     stmt = select(models.Article)
     if not include_drafts:
@@ -78,17 +96,26 @@ def _browse(
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(
         stmt.order_by(models.Article.updated_at.desc(), models.Article.id.desc())
-        .offset((page - 1) * per_page).limit(per_page)
+        .offset((page - 1) * per_page)
+        .limit(per_page)
     ).all()
     hits = []
     for a in rows:
         text = plain_text(a.body)
         snippet = text[:160].rstrip() + ("…" if len(text) > 160 else "")
-        hits.append(wire.SearchHit(
-            id=a.id, locale=a.locale,  # type: ignore[arg-type]
-            title=a.title, snippet=snippet, category=a.category, product=a.product,
-            tags=list(a.tags or []), updated_at=a.updated_at, score=0.0,
-        ))
+        hits.append(
+            wire.SearchHit(
+                id=a.id,
+                locale=a.locale,
+                title=a.title,
+                snippet=snippet,
+                category=a.category,
+                product=a.product,
+                tags=list(a.tags or []),
+                updated_at=a.updated_at,
+                score=0.0,
+            )
+        )
     return wire.SearchResults(query=q, total=total, page=page, per_page=per_page, results=hits)
 
 
@@ -102,10 +129,12 @@ def categories(db: Db, locale: Locale | None = None) -> wire.CategoryList:
     )
     if locale:
         stmt = stmt.where(models.Article.locale == locale)
-    return wire.CategoryList(categories=[
-        wire.Category(name=name, locale=loc, count=count)
-        for name, loc, count in db.execute(stmt).all()
-    ])
+    return wire.CategoryList(
+        categories=[
+            wire.Category(name=name, locale=loc, count=count)
+            for name, loc, count in db.execute(stmt).all()
+        ]
+    )
 
 
 def _get_article(db: Db, article_id: int, include_drafts: bool) -> models.Article:
@@ -161,9 +190,7 @@ def update_article(
 
 
 @router.delete("/articles/{article_id}", status_code=204, responses=_NOT_FOUND)
-def delete_article(
-    article_id: int, request: Request, agent: CurrentAgent, db: Db
-) -> Response:
+def delete_article(article_id: int, request: Request, agent: CurrentAgent, db: Db) -> Response:
     _require_editor(agent)
     article = _get_article(db, article_id, include_drafts=True)
     _search_index(request).remove_article(db, article.id)

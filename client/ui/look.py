@@ -1,0 +1,130 @@
+"""The portal's look: icons from ``resources/icons`` and one light stylesheet.
+
+Colours are few and named here so widgets refer to roles (``objectName`` and
+dynamic properties such as ``kind``), not to literal colours.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+from PySide6.QtGui import QFont, QIcon
+from PySide6.QtWidgets import QApplication
+
+ACCENT = "#1d4ed8"
+TEXT = "#111827"
+MUTED = "#6b7280"
+BORDER = "#e5e7eb"
+WINDOW = "#f6f7fb"
+
+# Fonts tried in order for Chinese text; the first installed one is added as
+# a fallback family so CJK glyphs never fall back to boxes.
+CJK_FONTS = (
+    "Microsoft YaHei UI",
+    "PingFang SC",
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "WenQuanYi Micro Hei",
+)
+
+
+@cache
+def icon(name: str) -> QIcon:
+    """``resources/icons/<name>.svg`` as a QIcon (empty icon if missing)."""
+    from resources import ICONS
+
+    path = ICONS / f"{name}.svg"
+    return QIcon(str(path)) if path.is_file() else QIcon()
+
+
+def app_icon() -> QIcon:
+    return icon("helpbridge")
+
+
+STYLESHEET = f"""
+QMainWindow, QDialog {{ background: {WINDOW}; }}
+QWidget {{ color: {TEXT}; }}
+QToolTip {{ color: {TEXT}; background: #ffffff; border: 1px solid {BORDER}; padding: 4px; }}
+
+#Header {{ background: #ffffff; border-bottom: 1px solid {BORDER}; }}
+#AppTitle {{ font-size: 17px; font-weight: 600; color: {TEXT}; }}
+#CustomerName {{ font-weight: 600; }}
+#CustomerCompany {{ color: {MUTED}; }}
+#TierBadge {{
+    border-radius: 8px; padding: 1px 8px; font-size: 11px; font-weight: 700;
+    color: #374151; background: #e5e7eb;
+}}
+#TierBadge[tier="vip"] {{ color: #92400e; background: #fde68a; }}
+#TierBadge[tier="svip"] {{ color: #ffffff; background: #7c3aed; }}
+
+#Status {{ color: {MUTED}; padding: 2px 10px; border-radius: 10px; background: #f3f4f6; }}
+#Status[state="online"] {{ color: #047857; background: #d1fae5; }}
+#Status[state="offline"] {{ color: #92400e; background: #fef3c7; }}
+
+QTabBar#Sections::tab {{
+    padding: 6px 14px; margin-right: 2px; border: none; color: {MUTED};
+    border-bottom: 2px solid transparent; font-weight: 500;
+}}
+QTabBar#Sections::tab:selected {{ color: {ACCENT}; border-bottom: 2px solid {ACCENT}; }}
+QTabBar#Sections::tab:disabled {{ color: #b6bcc6; }}
+
+QLineEdit#SearchBox {{
+    font-size: 15px; padding: 9px 12px; border: 1px solid #d1d5db; border-radius: 10px;
+    background: #ffffff;
+}}
+QLineEdit#SearchBox:focus {{ border: 1px solid {ACCENT}; }}
+
+#Panel {{ background: #ffffff; border: 1px solid {BORDER}; border-radius: 10px; }}
+#PanelTitle {{ color: {MUTED}; font-size: 12px; font-weight: 600; }}
+#PageTitle {{ font-size: 16px; font-weight: 600; }}
+#Hint {{ color: {MUTED}; }}
+#WelcomeTitle {{ font-size: 22px; font-weight: 600; }}
+
+QListWidget {{ border: none; background: transparent; outline: none; }}
+QListWidget#Categories::item {{ padding: 7px 8px; border-radius: 6px; }}
+QListWidget#Categories::item:selected {{ background: #e0e7ff; color: {ACCENT}; }}
+QListWidget#Categories::item:hover:!selected {{ background: #f3f4f6; }}
+QListWidget#Results::item {{ border-bottom: 1px solid #f0f1f4; }}
+QListWidget#Results::item:selected {{ background: #eef2ff; }}
+QListWidget#Results::item:hover:!selected {{ background: #f9fafb; }}
+
+QTextBrowser#ArticleBody {{ border: none; background: #ffffff; }}
+#ArticleTitle {{ font-size: 21px; font-weight: 600; }}
+#ArticleMeta {{ color: {MUTED}; }}
+
+#FilterChip {{
+    background: #e0e7ff; color: {ACCENT}; border: none; border-radius: 12px;
+    padding: 3px 10px;
+}}
+#FilterChip:hover {{ background: #c7d2fe; }}
+
+QPushButton {{
+    padding: 6px 14px; border-radius: 8px; border: 1px solid #d1d5db; background: #ffffff;
+}}
+QPushButton:hover {{ background: #f3f4f6; }}
+QPushButton:default {{ background: {ACCENT}; color: #ffffff; border: 1px solid {ACCENT}; }}
+QToolButton {{ border: none; padding: 4px; border-radius: 6px; }}
+QToolButton:hover {{ background: #eef0f4; }}
+QToolButton#BackButton {{ color: {ACCENT}; font-weight: 600; padding: 4px 8px; }}
+
+#Banner {{ border-radius: 8px; border: 1px solid #bfdbfe; background: #eff6ff; }}
+#Banner[kind="warning"] {{ border: 1px solid #fcd34d; background: #fffbeb; }}
+#Banner[kind="error"] {{ border: 1px solid #fca5a5; background: #fef2f2; }}
+#BannerText {{ background: transparent; }}
+"""
+
+
+def apply_look(app: QApplication, locale: str) -> None:
+    """Install the stylesheet and a readable default font for ``locale``."""
+    font = QFont(app.font())
+    if font.pointSizeF() < 10:
+        font.setPointSizeF(10)
+    if locale.startswith("zh"):
+        from PySide6.QtGui import QFontDatabase
+
+        families = set(QFontDatabase.families())
+        fallbacks = [f for f in CJK_FONTS if f in families]
+        if fallbacks:
+            font.setFamilies([font.family(), *fallbacks])
+    app.setFont(font)
+    app.setStyleSheet(STYLESHEET)

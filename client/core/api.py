@@ -173,11 +173,9 @@ class ApiClient:
 
     def exchange_identity(self, jwt: str) -> Session:
         """Trade the host's signed identity token for a customer session."""
-        try:
-            payload = IdentityExchange(token=jwt).model_dump(mode="json")
-        except ValidationError:
-            code = ErrorCode.token_missing if not jwt else ErrorCode.token_malformed
-            raise ApiError(code.value, "the identity token is empty or too long", None) from None
+        # Empty or oversized tokens are sent as they are: the service answers
+        # with the precise reason code (token_missing, token_malformed...).
+        payload = IdentityExchange(token=jwt).model_dump(mode="json")
         session = self._call("POST", "/auth/identity", Session, payload=payload, auth=False)
         self._adopt(session)
         return session

@@ -128,6 +128,8 @@ class TokenStore:
     def _describe(exc: BaseException) -> str:
         if isinstance(exc, keyring.errors.KeyringLocked):
             return "the system keyring is locked"
+        if isinstance(exc, keyring.errors.InitError):
+            return "the system keyring could not be opened or unlocked"
         if isinstance(exc, keyring.errors.NoKeyringError):
             return "no keyring backend is installed or running"
         return f"the system keyring does not answer ({type(exc).__name__})"

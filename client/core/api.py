@@ -222,6 +222,9 @@ class ApiClient:
     def me(self) -> Customer:
         return self._call("GET", "/me", Customer, auth=True)
 
+    # The knowledge base may be public; when signed in the session is sent
+    # anyway, so a service that restricts articles to customers still answers.
+
     def search(
         self,
         query: str,
@@ -236,14 +239,16 @@ class ApiClient:
         for name, value in (("locale", locale), ("product", product), ("category", category)):
             if value:
                 params[name] = value
-        return self._call("GET", "/kb/search", SearchResults, params=params, auth=False)
+        return self._call("GET", "/kb/search", SearchResults, params=params, auth=self.has_session)
 
     def categories(self, locale: str | None = None) -> CategoryList:
         params = {"locale": locale} if locale else None
-        return self._call("GET", "/kb/categories", CategoryList, params=params, auth=False)
+        return self._call(
+            "GET", "/kb/categories", CategoryList, params=params, auth=self.has_session
+        )
 
     def article(self, article_id: int) -> Article:
-        return self._call("GET", f"/kb/articles/{int(article_id)}", Article, auth=False)
+        return self._call("GET", f"/kb/articles/{int(article_id)}", Article, auth=self.has_session)
 
     # --- plumbing -----------------------------------------------------------
 
@@ -314,9 +319,17 @@ class ApiClient:
             # Started from a stored refresh token: get an access token first.
             access = self._refresh_from(None)
         status, body = self._send(method, path, access, params, payload)
-        if status == 401 and _error_code(body) == ErrorCode.session_expired.value:
-            access = self._refresh_from(access)
-            status, body = self._send(method, path, access, params, payload)
+        if status == 401:
+            code = _error_code(body)
+            with self._token_lock:
+                current = self._tokens.access
+            if code in _SESSION_CODES and current is not None and current != access:
+                # Another thread refreshed meanwhile (the service may already
+                # call the old token unknown): retry with the new one.
+                status, body = self._send(method, path, current, params, payload)
+            elif code == ErrorCode.session_expired.value:
+                access = self._refresh_from(access)
+                status, body = self._send(method, path, access, params, payload)
         return _check((status, body))
 
     def _refresh_from(self, stale_access: str | None) -> str | None:

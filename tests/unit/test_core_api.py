@@ -420,3 +420,32 @@ def test_tokens_never_leak(fake: FakeService, caplog: pytest.LogCaptureFixture) 
     joined = "\n".join(texts)
     assert "SECRET" not in joined
     assert "GET /me -> 401" in caplog.text  # the log line exists, without tokens
+
+
+def test_knowledge_base_sends_the_session_when_signed_in(fake: FakeService) -> None:
+    body = {"query": "x", "total": 0, "page": 1, "per_page": 10, "results": []}
+    fake.routes[("GET", "/api/v1/kb/search")] = lambda s: js(200, body)
+    fake.routes[("GET", "/api/v1/kb/categories")] = lambda s: js(200, {"categories": []})
+    client = ApiClient(fake.url)
+    client.search("x")
+    client.set_session("acc-1", "ref-1")
+    client.search("x")
+    client.categories("en")
+    assert [s.auth for s in fake.seen] == [None, "Bearer acc-1", "Bearer acc-1"]
+
+
+def test_token_rotated_by_another_thread_is_retried(fake: FakeService) -> None:
+    client = ApiClient(fake.url)
+
+    def me(s: Seen) -> Reply:
+        if s.auth == "Bearer acc-2":
+            return js(200, CUSTOMER)
+        # Another thread refreshes while this request is in flight; the
+        # service no longer knows the old access token.
+        client.set_session("acc-2", "ref-2")
+        return err(401, "session_invalid")
+
+    fake.routes[("GET", "/api/v1/me")] = me
+    client.set_session("acc-1", "ref-1")
+    assert client.me().id == 1
+    assert fake.calls("/api/v1/auth/refresh") == []

@@ -161,7 +161,9 @@ class InstanceServer(QObject):
 
     def _forget(self, socket: QLocalSocket) -> None:
         self._buffers.pop(socket, None)
-        socket.deleteLater()
+        # The socket may already be gone when the listener closes at exit.
+        with contextlib.suppress(RuntimeError):
+            socket.deleteLater()
 
     def _on_ready_read(self, socket: QLocalSocket) -> None:
         # Imported here, not at the top: pydantic is not needed to paint the window.

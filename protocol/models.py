@@ -65,6 +65,8 @@ class ErrorCode(StrEnum):
     not_found = "not_found"
     invalid_request = "invalid_request"
     conflict = "conflict"
+    too_large = "too_large"
+    unsupported = "unsupported"
     rate_limited = "rate_limited"
     internal = "internal"
 

@@ -19,6 +19,8 @@ from protocol.models import Health
 from server import __version__, errors
 from server.api import auth as auth_routes
 from server.api import kb as kb_routes
+from server.api import tickets as ticket_routes
+from server.blobs import BlobStore
 from server.config import Settings
 from server.db import Database
 from server.kb.search import SearchIndex
@@ -48,6 +50,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.settings = settings
     app.state.db = database
     app.state.search = search
+    app.state.blobs = BlobStore(settings.data_dir / "blobs")
     errors.install(app)
 
     @app.middleware("http")
@@ -76,4 +79,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     app.include_router(auth_routes.router, prefix=API_PREFIX)
     app.include_router(kb_routes.router, prefix=API_PREFIX)
+    app.include_router(ticket_routes.router, prefix=API_PREFIX)
     return app

@@ -31,6 +31,10 @@ class Settings:
     agent_refresh_ttl: timedelta = timedelta(hours=12)
     max_identity_ttl: timedelta = timedelta(hours=24)
     clock_skew: timedelta = timedelta(seconds=60)
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_ticket_bytes: int = 50 * 1024 * 1024
+    company_tickets_visible: bool = False
+    """Customers also see the tickets of others from their company."""
     kb_public: bool = True
     """Published articles are readable without a session (like a public help centre)."""
 

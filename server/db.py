@@ -8,18 +8,21 @@ Alembic revision at start-up; the service never creates tables any other way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -90,6 +93,18 @@ class Database:
             except BaseException:
                 s.rollback()
                 raise
+
+    def idempotent(self, work: Callable[[Session], T]) -> T:
+        """Run ``work`` in a transaction; if a concurrent request with the same
+        client key committed first (a unique constraint fails), run it once
+        more, when it finds and returns what the other stored."""
+        try:
+            with self.session() as s:
+                return work(s)
+        except IntegrityError:
+            log.info("retrying after a concurrent duplicate")
+            with self.session() as s:
+                return work(s)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -48,6 +48,7 @@ def _status_code(status: int) -> ErrorCode:
         403: ErrorCode.forbidden,
         404: ErrorCode.not_found,
         409: ErrorCode.conflict,
+        413: ErrorCode.too_large,
         429: ErrorCode.rate_limited,
     }.get(status, ErrorCode.invalid_request if status < 500 else ErrorCode.internal)
 

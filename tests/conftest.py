@@ -26,7 +26,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
 
 @pytest.fixture
 def fresh_server(tmp_path: Path) -> Iterator[LiveServer]:
-    server = start_live_server(tmp_path / "service")
+    """A service of the test's own, with an empty knowledge base."""
+    server = start_live_server(tmp_path / "service", seed_kb=False)
     yield server
     server.stop()
 

@@ -122,3 +122,65 @@ def send_host_line(name: str, line: bytes, timeout: float = 5.0) -> dict[str, An
             data += chunk
     reply: dict[str, Any] = json.loads(data.split(b"\n", 1)[0])
     return reply
+
+
+# -- in-process portal for pytest-qt tests --------------------------------------
+
+
+class PortalHarness:
+    """A portal window wired to a real service, as the app builds it (minus
+    the tray and the single-instance socket)."""
+
+    def __init__(
+        self,
+        qtbot: Any,
+        server_url: str,
+        *,
+        locale: str = "en",
+        retry_initial_s: float = 2.0,
+        retry_max_s: float = 60.0,
+        show: bool = True,
+    ) -> None:
+        from client.ui.mainwindow import MainWindow
+        from client.ui.portal import Portal
+        from client.ui.settings import PortalSettings
+        from client.ui.tasks import TaskRunner
+
+        self.qtbot = qtbot
+        self.runner = TaskRunner()
+        self.portal = Portal(
+            self.runner,
+            server_url,
+            locale,
+            retry_initial_s=retry_initial_s,
+            retry_max_s=retry_max_s,
+        )
+        self.window = MainWindow(self.portal, PortalSettings())
+        qtbot.addWidget(self.window)
+        self.shown: list[tuple[str, int, str]] = []
+        self.window.search_shown.connect(lambda q, n, first: self.shown.append((q, n, first)))
+        self.online_changes: list[bool] = []
+        self.portal.online_changed.connect(self.online_changes.append)
+        if show:
+            self.window.show()
+            qtbot.waitExposed(self.window)
+
+    def start(self, identity: str | None = None) -> None:
+        self.portal.start(identity)
+        self.window.load_categories()
+
+    def wait_online(self, online: bool = True, timeout: int = 10000) -> None:
+        self.qtbot.waitUntil(lambda: self.portal.online is online, timeout=timeout)
+
+    def wait_shown(self, query: str, timeout: int = 10000) -> tuple[str, int, str]:
+        self.qtbot.waitUntil(lambda: any(s[0] == query for s in self.shown), timeout=timeout)
+        return [s for s in self.shown if s[0] == query][-1]
+
+    def search(self, query: str, timeout: int = 10000) -> tuple[str, int, str]:
+        self.shown.clear()
+        self.window.search_box.setText(query)
+        return self.wait_shown(query, timeout)
+
+    def close(self) -> None:
+        self.runner.shutdown(5000)
+        self.window.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-HIGHLIGHT_OPEN = '<span style="background-color:#ffe58a; font-weight:600;">'
+HIGHLIGHT_OPEN = '<span style="background-color:#ffe58a; font-weight:700;">'
 HIGHLIGHT_CLOSE = "</span>"
 
 

@@ -47,8 +47,8 @@ QWidget {{ color: {TEXT}; }}
 QToolTip {{ color: {TEXT}; background: #ffffff; border: 1px solid {BORDER}; padding: 4px; }}
 
 #Header {{ background: #ffffff; border-bottom: 1px solid {BORDER}; }}
-#AppTitle {{ font-size: 17px; font-weight: 600; color: {TEXT}; }}
-#CustomerName {{ font-weight: 600; }}
+#AppTitle {{ font-size: 17px; font-weight: 700; color: {TEXT}; }}
+#CustomerName {{ font-weight: 700; }}
 #CustomerCompany {{ color: {MUTED}; }}
 #TierBadge {{
     border-radius: 8px; padding: 1px 8px; font-size: 11px; font-weight: 700;
@@ -75,10 +75,10 @@ QLineEdit#SearchBox {{
 QLineEdit#SearchBox:focus {{ border: 1px solid {ACCENT}; }}
 
 #Panel {{ background: #ffffff; border: 1px solid {BORDER}; border-radius: 10px; }}
-#PanelTitle {{ color: {MUTED}; font-size: 12px; font-weight: 600; }}
-#PageTitle {{ font-size: 16px; font-weight: 600; }}
+#PanelTitle {{ color: {MUTED}; font-size: 12px; font-weight: 700; }}
+#PageTitle {{ font-size: 16px; font-weight: 700; }}
 #Hint {{ color: {MUTED}; }}
-#WelcomeTitle {{ font-size: 22px; font-weight: 600; }}
+#WelcomeTitle {{ font-size: 22px; font-weight: 700; }}
 
 QListWidget {{ border: none; background: transparent; outline: none; }}
 QListWidget#Categories::item {{ padding: 7px 8px; border-radius: 6px; }}
@@ -89,7 +89,7 @@ QListWidget#Results::item:selected {{ background: #eef2ff; }}
 QListWidget#Results::item:hover:!selected {{ background: #f9fafb; }}
 
 QTextBrowser#ArticleBody {{ border: none; background: #ffffff; }}
-#ArticleTitle {{ font-size: 21px; font-weight: 600; }}
+#ArticleTitle {{ font-size: 21px; font-weight: 700; }}
 #ArticleMeta {{ color: {MUTED}; }}
 
 #FilterChip {{
@@ -105,7 +105,15 @@ QPushButton:hover {{ background: #f3f4f6; }}
 QPushButton:default {{ background: {ACCENT}; color: #ffffff; border: 1px solid {ACCENT}; }}
 QToolButton {{ border: none; padding: 4px; border-radius: 6px; }}
 QToolButton:hover {{ background: #eef0f4; }}
-QToolButton#BackButton {{ color: {ACCENT}; font-weight: 600; padding: 4px 8px; }}
+QToolButton#BackButton {{ color: {ACCENT}; font-weight: 700; padding: 4px 8px; }}
+
+QScrollBar:vertical {{ background: transparent; width: 10px; margin: 2px; }}
+QScrollBar:horizontal {{ background: transparent; height: 10px; margin: 2px; }}
+QScrollBar::handle:vertical {{ background: #cbd5e1; border-radius: 3px; min-height: 32px; }}
+QScrollBar::handle:horizontal {{ background: #cbd5e1; border-radius: 3px; min-width: 32px; }}
+QScrollBar::handle:hover {{ background: #94a3b8; }}
+QScrollBar::add-line, QScrollBar::sub-line {{ width: 0; height: 0; }}
+QScrollBar::add-page, QScrollBar::sub-page {{ background: transparent; }}
 
 #Banner {{ border-radius: 8px; border: 1px solid #bfdbfe; background: #eff6ff; }}
 #Banner[kind="warning"] {{ border: 1px solid #fcd34d; background: #fffbeb; }}

@@ -58,15 +58,15 @@ PAGE_HOME, PAGE_RESULTS, PAGE_ARTICLE = 0, 1, 2
 
 ARTICLE_CSS = """
 body { font-size: 14px; line-height: 150%; color: #1f2937; }
-h1 { font-size: 20px; font-weight: 600; margin-top: 8px; }
-h2 { font-size: 17px; font-weight: 600; margin-top: 18px; }
-h3 { font-size: 15px; font-weight: 600; margin-top: 14px; }
+h1 { font-size: 20px; font-weight: 700; margin-top: 8px; }
+h2 { font-size: 17px; font-weight: 700; margin-top: 18px; }
+h3 { font-size: 15px; font-weight: 700; margin-top: 14px; }
 p, li { margin-top: 4px; margin-bottom: 4px; }
 a { color: #1d4ed8; text-decoration: none; }
 code { font-family: monospace; background-color: #f3f4f6; }
 pre { font-family: monospace; background-color: #f3f4f6; padding: 8px; }
 table { border-collapse: collapse; }
-th { background-color: #f3f4f6; font-weight: 600; }
+th { background-color: #f3f4f6; font-weight: 700; }
 th, td { border: 1px solid #e5e7eb; padding: 4px 8px; }
 .image-alt { color: #6b7280; font-style: italic; }
 """
@@ -131,7 +131,7 @@ class MainWindow(QMainWindow):
         splitter.addWidget(self._build_content_panel())
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
-        splitter.setSizes([230, 730])
+        splitter.setSizes([250, 710])
         body_layout.addWidget(splitter, 1)
         root.addWidget(body, 1)
         self.setCentralWidget(central)
@@ -251,6 +251,8 @@ class MainWindow(QMainWindow):
         self.categories = QListWidget(panel)
         self.categories.setObjectName("Categories")
         self.categories.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.categories.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.categories.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.categories.itemClicked.connect(self._on_category_clicked)
         self.categories.itemActivated.connect(self._on_category_clicked)
         layout.addWidget(self.categories, 1)
@@ -467,7 +469,7 @@ class MainWindow(QMainWindow):
         page = self.pages.currentIndex()
         if page == PAGE_RESULTS or (page == PAGE_ARTICLE and self._back_page == PAGE_RESULTS):
             self.run_search(switch_page=False)
-        elif page == PAGE_ARTICLE and self._article_id is not None:
+        if page == PAGE_ARTICLE and self._article_id is not None:
             self.open_article(self._article_id, remember_back=False)
 
     def load_categories(self) -> None:
@@ -485,6 +487,7 @@ class MainWindow(QMainWindow):
         for category in value.categories:
             item = QListWidgetItem(icon("folder"), f"{category.name}  ({category.count})")
             item.setData(Qt.ItemDataRole.UserRole, category.name)
+            item.setToolTip(category.name)
             self.categories.addItem(item)
             if category.name == current:
                 item.setSelected(True)
@@ -650,7 +653,7 @@ class MainWindow(QMainWindow):
         snippet = highlight_html(hit.snippet, hit.snippet_highlights)
         meta = " · ".join(x for x in (hit.category, hit.product) if x)
         html = (
-            f'<div style="font-size:15px; font-weight:600; color:#1d4ed8;">{title}</div>'
+            f'<div style="font-size:15px; font-weight:700; color:#1d4ed8;">{title}</div>'
             f'<div style="color:#374151; margin-top:3px;">{snippet}</div>'
         )
         if meta:

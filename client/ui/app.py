@@ -7,6 +7,7 @@ keyring are first touched by worker threads after that (client/ui/tasks.py).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -22,6 +23,67 @@ if TYPE_CHECKING:
 log = logging.getLogger("client")
 
 FORWARD_WAIT_S = 5.0
+IDLE_TRIM_MS = 2000
+
+
+def lighten_pyside_import_hook() -> None:
+    """WORKAROUND for PySide6's ``__feature__`` import hook (PYSIDE-2029).
+
+    After PySide6 is imported, every further import is checked for the text
+    "PySide6" with ``inspect.getsource``, which keeps the full source of each
+    module (pydantic, requests, keyring... about 12 MB) in ``linecache`` for
+    the life of the process. Reading the file directly gives the same answer
+    without the cache. If PySide6 changes this internal, nothing is patched.
+    """
+    feature = sys.modules.get("shibokensupport.feature")
+    original = getattr(feature, "_mod_uses_pyside", None)
+    if feature is None or not callable(original):
+        return
+
+    def mod_uses_pyside(module: Any) -> bool:
+        path = getattr(module, "__file__", None)
+        if not isinstance(path, str) or not path.endswith(".py"):
+            return bool(original(module))
+        try:
+            with open(path, "rb") as fh:
+                return b"PySide6" in fh.read()
+        except OSError:
+            return False
+
+    setattr(feature, "_mod_uses_pyside", mod_uses_pyside)  # noqa: B010 - private, guarded above
+
+
+def trim_memory() -> None:
+    """Give start-up memory back once the portal is idle.
+
+    PySide6's import hook reads the source of every module imported after it
+    (to look for ``__feature__`` use), which leaves megabytes of source lines
+    in ``linecache``; they are only needed to print tracebacks and are read
+    again on demand. Then collect garbage and return free heap pages (glibc).
+    """
+    import gc
+    import linecache
+
+    before = _rss_kb()
+    linecache.clearcache()
+    gc.collect()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+    log.info("idle memory trim: RSS %s kB -> %s kB", before, _rss_kb())
+
+
+def _rss_kb() -> int | None:
+    try:
+        with open(f"/proc/{os.getpid()}/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 @dataclass
@@ -89,6 +151,8 @@ def run(opts: Options) -> int:
     """Run the portal (or hand the request to the running one). Exit code."""
     t0 = time.monotonic()
     from client.ui.instance import InstanceLock, forward
+
+    lighten_pyside_import_hook()  # right after the first PySide6 import
     from client.ui.settings import PortalSettings, normalize_server_url
 
     setup_logging()
@@ -240,6 +304,9 @@ def _run_gui(
             window.handle_request(opts.request)
 
     QTimer.singleShot(0, after_show)
+    # Start-up (imports, first requests) leaves freed heap pages behind;
+    # hand them back once the portal settles.
+    QTimer.singleShot(IDLE_TRIM_MS, trim_memory)
     code = app.exec()
     log.info("portal exits (%d)", code)
     return int(code)

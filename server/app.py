@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from protocol import API_PREFIX, PROTOCOL_VERSION
 from protocol.models import Health
@@ -26,6 +28,47 @@ from server.db import Database
 from server.kb.search import SearchIndex
 
 log = logging.getLogger("helpbridge.server")
+
+
+class AccessLog:
+    """Logs each request (method, path, status, time) and sets safety headers.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task and
+    a memory stream per request. The path is logged, never the query string:
+    it may hold what a customer typed.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 2),
+                },
+            )
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
@@ -52,26 +95,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.search = search
     app.state.blobs = BlobStore(settings.data_dir / "blobs")
     errors.install(app)
-
-    @app.middleware("http")
-    async def access_log(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Cache-Control"] = "no-store"
-        # The path only: query strings may hold what a customer typed.
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.url.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - started) * 1000, 2),
-            },
-        )
-        return response
+    app.add_middleware(AccessLog)
 
     @app.get("/healthz", response_model=Health, tags=["service"])
     def healthz() -> Health:

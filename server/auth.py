@@ -26,7 +26,9 @@ def get_db(request: Request) -> Iterator[DbSession]:
         yield session
 
 
-Db = Annotated[DbSession, Depends(get_db)]
+# scope="function": commit before the response is sent, so a client's next
+# request always sees what this one wrote.
+Db = Annotated[DbSession, Depends(get_db, scope="function")]
 
 
 @dataclass(frozen=True)
@@ -48,10 +50,18 @@ def _unauthorized(code: ErrorCode, message: str) -> ApiProblem:
     return ApiProblem(401, code, message, headers={"WWW-Authenticate": "Bearer"})
 
 
-def optional_principal(request: Request, db: Db) -> Principal | None:
+def optional_principal(request: Request) -> Principal | None:
+    """The caller, loaded in a short transaction of its own: the rows come
+    back detached, so a request never holds two pooled connections at once."""
     token = _bearer(request)
     if token is None:
         return None
+    database: Database = request.app.state.db
+    with database.session() as db:
+        return _load_principal(db, token)
+
+
+def _load_principal(db: DbSession, token: str) -> Principal:
     try:
         row = lookup_session(db, token)
     except IdentityRejected as exc:

@@ -8,6 +8,7 @@ Alembic revision at start-up; the service never creates tables any other way.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -76,6 +77,12 @@ class Database:
         self.url = url
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # SQLite has one writer at a time and waits for the lock by sleeping
+        # (busy_timeout backs off in steps of up to 100 ms), which wrecks
+        # throughput under concurrent writes. Transactions through session()
+        # take turns on this lock instead; they are short. Read-only paths
+        # such as search use their own connections and run alongside (WAL).
+        self._turn: threading.RLock | None = threading.RLock() if self.is_sqlite else None
 
     @property
     def is_sqlite(self) -> bool:
@@ -86,6 +93,13 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        if self._turn is None:
+            yield from self._session()
+            return
+        with self._turn:
+            yield from self._session()
+
+    def _session(self) -> Iterator[Session]:
         with self.sessions() as s:
             try:
                 yield s

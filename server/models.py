@@ -150,7 +150,6 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    number: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
     client_key: Mapped[str] = mapped_column(String(64))
     requester_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
     assignee_id: Mapped[int | None] = mapped_column(
@@ -175,6 +174,14 @@ class Ticket(Base):
     csat_rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     csat_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     csat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+TICKET_NUMBER_BASE = 10000
+
+
+def ticket_number(ticket_id: int) -> int:
+    """The number customers quote (#10482): derived from the id, never stored."""
+    return TICKET_NUMBER_BASE + ticket_id
 
 
 class TicketEvent(Base):

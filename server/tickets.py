@@ -167,9 +167,9 @@ def link_attachments(
     actor: Actor,
     attachment_ids: list[int],
     max_ticket_bytes: int,
-) -> None:
+) -> list[models.Attachment]:
     if not attachment_ids:
-        return
+        return []
     rows = db.scalars(
         select(models.Attachment).where(models.Attachment.id.in_(attachment_ids))
     ).all()
@@ -199,12 +199,21 @@ def link_attachments(
     for a in rows:
         a.ticket_id = ticket.id
         a.event_id = event.id if event else None
+    return list(rows)
+
+
+@dataclass(frozen=True)
+class Created:
+    ticket: models.Ticket
+    created: bool
+    """False when the client key was seen before: nothing new was stored."""
+    events: list[models.TicketEvent]
+    attachments: list[models.Attachment]
 
 
 def create_ticket(
     db: DbSession, customer: models.Customer, body: wire.TicketCreate, max_ticket_bytes: int
-) -> tuple[models.Ticket, bool]:
-    """Create a ticket; ``(ticket, False)`` when the client key was seen before."""
+) -> Created:
     existing = db.scalar(
         select(models.Ticket).where(
             models.Ticket.requester_id == customer.id,
@@ -212,7 +221,7 @@ def create_ticket(
         )
     )
     if existing is not None:
-        return existing, False
+        return Created(existing, False, [], [])
     priority = priority_for(body.urgency, body.impact)
     first, resolve = sla_minutes(db, customer.tier, priority.value)
     created = now()
@@ -235,11 +244,10 @@ def create_ticket(
     )
     db.add(ticket)
     db.flush()
-    ticket.number = 10000 + ticket.id
     actor = customer_actor(customer)
     event = add_event(db, ticket, actor, "created", body=body.body)
-    link_attachments(db, ticket, event, actor, body.attachment_ids, max_ticket_bytes)
-    return ticket, True
+    atts = link_attachments(db, ticket, event, actor, body.attachment_ids, max_ticket_bytes)
+    return Created(ticket, True, [event], atts)
 
 
 def find_comment(

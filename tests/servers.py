@@ -96,7 +96,7 @@ def start_live_server(data_dir: Path, *, seed_kb: bool = True, **settings: Any) 
     if seed_kb:
         report = import_directory(db, app.state.search, REPO / "resources" / "kb")
         assert not report.errors, report.errors
-    sock = socket.socket()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]

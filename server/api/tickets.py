@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -74,7 +74,7 @@ def summary_out(db: DbSession, t: models.Ticket, *, for_customer: bool) -> wire.
         )
     return wire.TicketSummary(
         id=t.id,
-        number=t.number or 0,
+        number=models.ticket_number(t.id),
         subject=t.subject,
         category=t.category,
         priority=wire.Priority(t.priority),
@@ -90,19 +90,31 @@ def summary_out(db: DbSession, t: models.Ticket, *, for_customer: bool) -> wire.
     )
 
 
-def ticket_out(db: DbSession, t: models.Ticket, *, for_customer: bool) -> wire.Ticket:
-    events_q = select(models.TicketEvent).where(models.TicketEvent.ticket_id == t.id)
-    if for_customer:
-        events_q = events_q.where(models.TicketEvent.internal.is_(False))
-    events = db.scalars(
-        events_q.order_by(models.TicketEvent.created_at, models.TicketEvent.id)
-    ).all()
+def ticket_out(
+    db: DbSession,
+    t: models.Ticket,
+    *,
+    for_customer: bool,
+    fresh: tickets.Created | None = None,
+) -> wire.Ticket:
+    """The whole ticket with its timeline; ``fresh`` (a ticket this request
+    just created) saves reading back what is already in hand."""
+    if fresh is not None:
+        events: Sequence[models.TicketEvent] = fresh.events
+        atts: Sequence[models.Attachment] = fresh.attachments
+    else:
+        events_q = select(models.TicketEvent).where(models.TicketEvent.ticket_id == t.id)
+        if for_customer:
+            events_q = events_q.where(models.TicketEvent.internal.is_(False))
+        events = db.scalars(
+            events_q.order_by(models.TicketEvent.created_at, models.TicketEvent.id)
+        ).all()
+        atts = db.scalars(
+            select(models.Attachment)
+            .where(models.Attachment.ticket_id == t.id)
+            .order_by(models.Attachment.id)
+        ).all()
     visible_events = {e.id for e in events}
-    atts = db.scalars(
-        select(models.Attachment)
-        .where(models.Attachment.ticket_id == t.id)
-        .order_by(models.Attachment.id)
-    ).all()
     atts = [a for a in atts if a.event_id is None or a.event_id in visible_events]
     by_event: dict[int, list[wire.AttachmentInfo]] = {}
     for a in atts:
@@ -116,7 +128,7 @@ def ticket_out(db: DbSession, t: models.Ticket, *, for_customer: bool) -> wire.T
         csat = wire.Csat(rating=t.csat_rating, comment=t.csat_comment or "", created_at=t.csat_at)
     return wire.Ticket(
         id=t.id,
-        number=t.number or 0,
+        number=models.ticket_number(t.id),
         subject=t.subject,
         body=t.body,
         category=t.category,
@@ -283,8 +295,9 @@ def create_ticket(
     def work(db: DbSession) -> tuple[wire.Ticket, bool]:
         c = db.get(models.Customer, customer.id)
         assert c is not None
-        ticket, created = tickets.create_ticket(db, c, body, limit)
-        return ticket_out(db, ticket, for_customer=True), created
+        made = tickets.create_ticket(db, c, body, limit)
+        fresh = made if made.created else None
+        return ticket_out(db, made.ticket, for_customer=True, fresh=fresh), made.created
 
     out, created = _database(request).idempotent(work)
     if not created:

@@ -32,7 +32,6 @@ def upgrade() -> None:
     )
     op.create_table('tickets',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('number', sa.Integer(), nullable=True),
     sa.Column('client_key', sa.String(length=64), nullable=False),
     sa.Column('requester_id', sa.Integer(), nullable=False),
     sa.Column('assignee_id', sa.Integer(), nullable=True),
@@ -58,7 +57,6 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['assignee_id'], ['agents.id'], ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['requester_id'], ['customers.id'], ),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('number'),
     sa.UniqueConstraint('requester_id', 'client_key', name='uq_tickets_requester_client_key')
     )
     with op.batch_alter_table('tickets', schema=None) as batch_op:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from operator import add
 
-TOKENIZER_VERSION = f"1/{unicodedata.unidata_version}"
+TOKENIZER_VERSION = f"2/{unicodedata.unidata_version}"
 
 # Han (with extensions and compatibility ideographs), kana, Hangul.
 _CJK = (
@@ -61,23 +61,26 @@ def _strip_accents(word: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Term:
-    """One unit of a query: a word, or a run of CJK characters."""
+    """A word or a run of CJK characters of a query, normalized;
+    ``start``/``end`` are offsets into the normalized query."""
 
     text: str
     cjk: bool
+    start: int
+    end: int
 
 
-def terms(text: str) -> list[Term]:
-    """The words and CJK runs of ``text``, normalized, in order."""
+def terms(normalized: str) -> list[Term]:
+    """The words and CJK runs of already ``normalize``-d text, in order."""
     out: list[Term] = []
-    for m in _TOKEN_RE.finditer(normalize(text)):
+    for m in _TOKEN_RE.finditer(normalized):
         cjk_run, word = m.group(1), m.group(2)
         if cjk_run:
-            out.append(Term(cjk_run, True))
+            out.append(Term(cjk_run, True, m.start(), m.end()))
         else:
             w = _strip_accents(word)[:MAX_TOKEN_CHARS]
             if w:
-                out.append(Term(w, False))
+                out.append(Term(w, False, m.start(), m.end()))
     return out
 
 
@@ -109,9 +112,11 @@ def is_cjk(text: str) -> bool:
 
 
 def meta_token(kind: str, value: str) -> str:
-    """A filter token (``kind`` is one letter): a hash, so any product or
-    category name becomes one plain alphanumeric token."""
-    return kind + blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
+    """A filter token (``kind`` is one letter) for the ``meta`` column: a
+    hash, so any product or category name becomes one token. It starts with
+    "_", which FTS5 is told is a token character but which never survives
+    this module's tokenizing, so no query text can ever match it."""
+    return "_" + kind + blake2b(value.encode("utf-8"), digest_size=8).hexdigest()
 
 
-DRAFT_TOKEN = "draft"
+DRAFT_TOKEN = "_draft"

@@ -9,16 +9,29 @@ value or one of ``offline`` (:class:`OfflineError`), ``bad_response`` and
 The access token is refreshed automatically, once, when the service answers
 401 ``session_expired``; concurrent callers share a single refresh. Tokens
 never appear in exceptions, log lines or ``repr``.
+
+Tickets: attachments are uploaded first (streamed from disk, never read
+whole into memory) under a client-made key, then the ticket or reply names
+them by id. Local file problems raise :class:`ApiError` too: ``too_large``
+and ``invalid_request`` (empty) before anything is sent, and ``local_file``
+when a file cannot be read or a download cannot be written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
+import re
+import stat
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, TypeVar
 from urllib.parse import urlsplit
 
 import requests
@@ -39,13 +52,42 @@ from protocol.models import (
     SearchResults,
     Session,
 )
+from protocol.tickets import (
+    CLIENT_KEY,
+    DEFAULT_MAX_FILE_BYTES,
+    AttachmentInfo,
+    CommentCreate,
+    CsatIn,
+    Ticket,
+    TicketCreate,
+    TicketList,
+    TicketStatus,
+)
 
-__all__ = ["MAX_RESPONSE_BYTES", "ApiClient", "ApiError", "OfflineError"]
+__all__ = [
+    "MAX_DOWNLOAD_BYTES",
+    "MAX_RESPONSE_BYTES",
+    "ApiClient",
+    "ApiError",
+    "OfflineError",
+    "Progress",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """Larger answers are refused (the biggest legitimate one, an article, is ~1 MB)."""
+
+MAX_DOWNLOAD_BYTES = 2 * 1024 * 1024 * 1024
+"""A downloaded attachment larger than this is abandoned (the service's own
+limit is far lower; this only stops a broken answer from filling the disk)."""
+
+_UPLOAD_CHUNK = 64 * 1024
+_CLIENT_KEY = re.compile(CLIENT_KEY)
+
+Progress = Callable[[int, int], None]
+"""``progress(bytes_done, bytes_total)``; raising from it abandons the transfer
+(the exception propagates to the caller unchanged)."""
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -250,6 +292,103 @@ class ApiClient:
     def article(self, article_id: int) -> Article:
         return self._call("GET", f"/kb/articles/{int(article_id)}", Article, auth=self.has_session)
 
+    # --- tickets ------------------------------------------------------------
+
+    def upload_attachment(
+        self,
+        path_or_bytes: Path | str | bytes,
+        filename: str,
+        client_key: str,
+        *,
+        progress: Progress | None = None,
+        max_bytes: int = DEFAULT_MAX_FILE_BYTES,
+    ) -> AttachmentInfo:
+        """``PUT /attachments/{client_key}``: one file as the raw body.
+
+        A path is streamed from disk. The size is checked before anything is
+        sent; the same ``client_key`` again returns the stored attachment, so
+        retrying after any failure is safe.
+        """
+        if not _CLIENT_KEY.match(client_key):
+            raise ApiError(ErrorCode.invalid_request.value, "malformed attachment key")
+        if not filename or len(filename) > 1000:
+            raise ApiError(ErrorCode.invalid_request.value, "a file needs a name (1-1000 chars)")
+        body = _UploadBody.open(path_or_bytes, filename, max_bytes, progress)
+        try:
+            return self._call(
+                "PUT",
+                f"/attachments/{client_key}",
+                AttachmentInfo,
+                auth=True,
+                params={"filename": filename},
+                body=body.rewound,
+                headers={"Content-Type": "application/octet-stream"},
+            )
+        finally:
+            body.close()
+
+    def create_ticket(self, ticket: TicketCreate) -> Ticket:
+        """``POST /tickets``; the same ``client_key`` again returns the first ticket."""
+        return self._call(
+            "POST", "/tickets", Ticket, auth=True, payload=ticket.model_dump(mode="json")
+        )
+
+    def tickets(
+        self,
+        status: TicketStatus | Sequence[TicketStatus] | None = None,
+        updated_since: datetime | None = None,
+        page: int = 1,
+        per_page: int = 20,
+    ) -> TicketList:
+        """The customer's tickets, most recently updated first."""
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if status is not None:
+            statuses = [status] if isinstance(status, str) else list(status)
+            params["status"] = [TicketStatus(s).value for s in statuses]
+        if updated_since is not None:
+            if updated_since.tzinfo is None:
+                # Protocol times are UTC; a naive value is taken to be UTC too.
+                updated_since = updated_since.replace(tzinfo=UTC)
+            params["updated_since"] = updated_since.isoformat()
+        return self._call("GET", "/tickets", TicketList, auth=True, params=params)
+
+    def ticket(self, ticket_id: int) -> Ticket:
+        return self._call("GET", f"/tickets/{int(ticket_id)}", Ticket, auth=True)
+
+    def reply(self, ticket_id: int, comment: CommentCreate) -> Ticket:
+        """Add the customer's reply; the same ``client_key`` again stores nothing new."""
+        return self._call(
+            "POST",
+            f"/tickets/{int(ticket_id)}/comments",
+            Ticket,
+            auth=True,
+            payload=comment.model_dump(mode="json"),
+        )
+
+    def resolve(self, ticket_id: int) -> Ticket:
+        return self._call("POST", f"/tickets/{int(ticket_id)}/resolve", Ticket, auth=True)
+
+    def reopen(self, ticket_id: int) -> Ticket:
+        return self._call("POST", f"/tickets/{int(ticket_id)}/reopen", Ticket, auth=True)
+
+    def rate(self, ticket_id: int, csat: CsatIn) -> Ticket:
+        return self._call(
+            "POST",
+            f"/tickets/{int(ticket_id)}/csat",
+            Ticket,
+            auth=True,
+            payload=csat.model_dump(mode="json"),
+        )
+
+    def download_attachment(
+        self, attachment_id: int, dest: Path, *, progress: Progress | None = None
+    ) -> Path:
+        """Save an attachment to ``dest``, which appears whole or not at all."""
+        dest = Path(dest)
+        sink = _DownloadSink(dest, progress)
+        self._request("GET", f"/attachments/{int(attachment_id)}", auth=True, sink=sink)
+        return dest
+
     # --- plumbing -----------------------------------------------------------
 
     def _adopt(self, session: Session) -> None:
@@ -287,11 +426,15 @@ class ApiClient:
         auth: bool,
         params: Mapping[str, Any] | None = None,
         payload: Any = None,
+        body: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> M:
         """A request whose answer is ``model``."""
-        status, body = self._request(method, path, auth=auth, params=params, payload=payload)
+        status, answer = self._request(
+            method, path, auth=auth, params=params, payload=payload, body=body, headers=headers
+        )
         try:
-            return model.model_validate_json(body)
+            return model.model_validate_json(answer)
         except ValidationError as exc:
             where = ".".join(str(p) for p in exc.errors()[0].get("loc", ())) or "body"
             raise ApiError(
@@ -308,29 +451,38 @@ class ApiClient:
         auth: bool,
         params: Mapping[str, Any] | None = None,
         payload: Any = None,
+        body: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sink: _DownloadSink | None = None,
     ) -> tuple[int, bytes]:
-        """One request (refreshing and retrying once when ``auth``); raises on errors."""
+        """One request (refreshing and retrying once when ``auth``); raises on errors.
+
+        ``body`` makes a fresh request body for each attempt (an upload is
+        sent again after a refresh); ``sink`` receives a successful answer's
+        body instead of memory.
+        """
+        extra = _Extra(body, headers, sink)
         if not auth:
-            return _check(self._send(method, path, None, params, payload))
+            return _check(self._send(method, path, None, params, payload, extra))
         with self._token_lock:
             access = self._tokens.access
             have_refresh = self._tokens.refresh is not None
         if access is None and have_refresh:
             # Started from a stored refresh token: get an access token first.
             access = self._refresh_from(None)
-        status, body = self._send(method, path, access, params, payload)
+        status, answer = self._send(method, path, access, params, payload, extra)
         if status == 401:
-            code = _error_code(body)
+            code = _error_code(answer)
             with self._token_lock:
                 current = self._tokens.access
             if code in _SESSION_CODES and current is not None and current != access:
                 # Another thread refreshed meanwhile (the service may already
                 # call the old token unknown): retry with the new one.
-                status, body = self._send(method, path, current, params, payload)
+                status, answer = self._send(method, path, current, params, payload, extra)
             elif code == ErrorCode.session_expired.value:
                 access = self._refresh_from(access)
-                status, body = self._send(method, path, access, params, payload)
-        return _check((status, body))
+                status, answer = self._send(method, path, access, params, payload, extra)
+        return _check((status, answer))
 
     def _refresh_from(self, stale_access: str | None) -> str | None:
         """Refresh unless another thread already replaced ``stale_access``."""
@@ -348,22 +500,32 @@ class ApiClient:
         access: str | None,
         params: Mapping[str, Any] | None,
         payload: Any,
+        extra: _Extra | None = None,
     ) -> tuple[int, bytes]:
         started = time.monotonic()
+        extra = extra or _Extra()
         try:
             with self._http().request(
                 method,
                 self._url(path),
                 params=params,
                 json=payload,
+                data=extra.body() if extra.body is not None else None,
+                headers=extra.headers,
                 # Always an auth object: keeps requests from adding ~/.netrc credentials.
                 auth=_Bearer(access),
                 timeout=self.timeout,
                 stream=True,
                 allow_redirects=False,
             ) as response:
-                body = _read_limited(response)
                 status = response.status_code
+                if extra.sink is not None and 200 <= status < 300:
+                    extra.sink.write(response)
+                    body = b""
+                else:
+                    body = _read_limited(response)
+        except _LocalFileError as exc:
+            raise ApiError("local_file", exc.message) from None
         except requests.Timeout:
             raise OfflineError(
                 f"{self.base_url} did not answer within {self.timeout:g} s"
@@ -381,6 +543,182 @@ class ApiClient:
             "%s %s -> %d (%.0f ms)", method, path, status, (time.monotonic() - started) * 1000
         )
         return status, body
+
+
+class _Extra:
+    """What a few requests add: a body factory, headers, a download sink."""
+
+    __slots__ = ("body", "headers", "sink")
+
+    def __init__(
+        self,
+        body: Callable[[], Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+        sink: _DownloadSink | None = None,
+    ) -> None:
+        self.body = body
+        self.headers = headers
+        self.sink = sink
+
+
+class _LocalFileError(Exception):
+    """A local file failed mid-transfer. Deliberately not an OSError, so that
+    requests and urllib3 do not mistake it for a network failure."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _reason(exc: OSError) -> str:
+    return exc.strerror or type(exc).__name__
+
+
+def _mb(n: int) -> str:
+    return f"{n / (1024 * 1024):.0f} MB" if n >= 1024 * 1024 else f"{n} bytes"
+
+
+class _UploadBody:
+    """A request body streamed from a file or bytes, with a known length.
+
+    requests sends it with ``Content-Length`` (from ``__len__``) by calling
+    ``read``; ``rewound`` starts it over for a retry.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        size: int,
+        file: IO[bytes] | None,
+        data: bytes | None,
+        progress: Progress | None,
+    ) -> None:
+        self._name = name
+        self._size = size
+        self._file = file
+        self._data = data
+        self._progress = progress
+        self._done = 0
+
+    @classmethod
+    def open(
+        cls,
+        source: Path | str | bytes,
+        name: str,
+        max_bytes: int,
+        progress: Progress | None,
+    ) -> _UploadBody:
+        file: IO[bytes] | None = None
+        data: bytes | None = None
+        if isinstance(source, bytes | bytearray | memoryview):
+            data = bytes(source)
+            size = len(data)
+        else:
+            try:
+                file = open(source, "rb")  # noqa: SIM115 - closed by close()
+                info = os.fstat(file.fileno())
+            except OSError as exc:
+                if file is not None:
+                    file.close()
+                raise ApiError("local_file", f"cannot read {name}: {_reason(exc)}") from None
+            size = info.st_size
+            if not stat.S_ISREG(info.st_mode):
+                file.close()
+                raise ApiError("local_file", f"{name} is not a regular file")
+        if size > max_bytes:
+            if file is not None:
+                file.close()
+            raise ApiError(
+                ErrorCode.too_large.value,
+                f"{name} is {_mb(size)}; a file may be at most {_mb(max_bytes)}",
+            )
+        if size == 0:
+            if file is not None:
+                file.close()
+            raise ApiError(ErrorCode.invalid_request.value, f"{name} is empty")
+        return cls(name, size, file, data, progress)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[bytes]:
+        while chunk := self.read(_UPLOAD_CHUNK):
+            yield chunk
+
+    def rewound(self) -> _UploadBody:
+        self._done = 0
+        if self._file is not None:
+            try:
+                self._file.seek(0)
+            except OSError as exc:
+                raise ApiError("local_file", f"cannot read {self._name}: {_reason(exc)}") from None
+        return self
+
+    def read(self, n: int = -1) -> bytes:
+        left = self._size - self._done
+        if left <= 0:
+            return b""
+        n = left if n is None or n < 0 else min(n, left)
+        if self._data is not None:
+            chunk = self._data[self._done : self._done + n]
+        else:
+            assert self._file is not None
+            try:
+                chunk = self._file.read(n)
+            except OSError as exc:
+                raise _LocalFileError(f"cannot read {self._name}: {_reason(exc)}") from None
+            if not chunk:
+                # Shorter than announced: sending less would hang the request.
+                raise _LocalFileError(f"{self._name} changed while being sent")
+        self._done += len(chunk)
+        if self._progress is not None:
+            self._progress(self._done, self._size)
+        return chunk
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class _DownloadSink:
+    """Writes a successful answer to a temporary file next to ``dest``, then
+    renames it into place, so ``dest`` is never half-written."""
+
+    def __init__(self, dest: Path, progress: Progress | None) -> None:
+        self.dest = dest
+        self.progress = progress
+
+    def write(self, response: requests.Response) -> None:
+        declared = response.headers.get("Content-Length", "")
+        total = int(declared) if declared.isdigit() else 0
+        if total > MAX_DOWNLOAD_BYTES:
+            raise ApiError("bad_response", "the attachment is too large", response.status_code)
+        name = self.dest.name
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".part-", dir=self.dest.parent)
+        except OSError as exc:
+            raise ApiError("local_file", f"cannot write {name}: {_reason(exc)}") from None
+        done = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                for chunk in response.iter_content(_UPLOAD_CHUNK):
+                    done += len(chunk)
+                    if done > MAX_DOWNLOAD_BYTES:
+                        raise ApiError(
+                            "bad_response", "the attachment is too large", response.status_code
+                        )
+                    out.write(chunk)
+                    if self.progress is not None:
+                        self.progress(done, total or done)
+            os.replace(tmp, self.dest)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise ApiError("local_file", f"cannot write {name}: {_reason(exc)}") from None
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
 
 
 def _check(reply: tuple[int, bytes]) -> tuple[int, bytes]:

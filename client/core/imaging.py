@@ -228,9 +228,12 @@ def pixelate(image: RGBA, box: Box, block: int = DEFAULT_BLOCK) -> None:
     counts = np.outer(row_sizes, col_sizes)[:, :, None]
     means = sums.astype(np.float64) / counts
     # Rounding to a coarse grid drops the low bits that carry what little of
-    # the original detail a block average still holds.
-    rgb = np.clip(np.round(means[:, :, :3] / QUANT_STEP) * QUANT_STEP, 0, 255)
-    means[:, :, :3] = rgb
+    # the original detail a block average still holds. Brightness and the
+    # colour offsets are rounded separately so greys stay grey.
+    grey = means[:, :, :3].mean(axis=2, keepdims=True)
+    grey_q = np.round(grey / QUANT_STEP) * QUANT_STEP
+    tint_q = np.round((means[:, :, :3] - grey) / QUANT_STEP) * QUANT_STEP
+    means[:, :, :3] = np.clip(grey_q + tint_q, 0, 255)
     flat = np.clip(np.round(means), 0, 255).astype(np.uint8)
     region[:, :] = np.repeat(np.repeat(flat, row_sizes, axis=0), col_sizes, axis=1)
 

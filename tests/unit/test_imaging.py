@@ -93,10 +93,22 @@ def test_pixelate_export_destroys_the_original_and_keeps_the_rest(source: str) -
 def test_pixelated_colours_are_quantised_block_means() -> None:
     original = noise(32, 32, seed=7)
     out = imaging.apply_redactions(original, [Redaction(Box(0, 0, 32, 32), "pixelate", 16)])
+    step = imaging.QUANT_STEP
     mean = original[:16, :16, :3].reshape(-1, 3).mean(axis=0)
-    expected = np.clip(np.round(mean / imaging.QUANT_STEP) * imaging.QUANT_STEP, 0, 255)
-    assert np.array_equal(out[0, 0, :3], expected.astype(np.uint8))
-    assert set(np.unique(out[:, :, :3]) % imaging.QUANT_STEP) <= {0, 255 % imaging.QUANT_STEP}
+    grey = mean.mean()
+    expected = np.round(grey / step) * step + np.round((mean - grey) / step) * step
+    assert np.array_equal(out[0, 0, :3], np.clip(expected, 0, 255).astype(np.uint8))
+    # Every block colour sits on the coarse grid (up to clipping at 255).
+    assert set(np.unique(out[:, :, :3]) % step) <= {0, 255 % step}
+
+
+def test_pixelated_greys_stay_grey() -> None:
+    img = np.zeros((24, 24, 4), dtype=np.uint8)
+    img[:, :, 3] = 255
+    img[::2, :, :3] = 251  # light text-like stripes average to a light grey
+    img[1::2, :, :3] = 180
+    out = imaging.apply_redactions(img, [Redaction(Box(0, 0, 24, 24), "pixelate", 12)])
+    assert np.all(out[:, :, 0] == out[:, :, 1]) and np.all(out[:, :, 1] == out[:, :, 2])
 
 
 def test_blur_only_sees_the_pixelated_blocks() -> None:

@@ -43,6 +43,11 @@ def app_icon() -> QIcon:
 
 STYLESHEET = f"""
 QMainWindow, QDialog {{ background: {WINDOW}; }}
+QDialogButtonBox {{ dialogbuttonbox-buttons-have-icons: 0; }}
+QDialog QComboBox::drop-down {{ border: none; width: 24px; }}
+QDialog QLineEdit, QDialog QComboBox {{
+    padding: 5px 8px; border: 1px solid #d1d5db; border-radius: 6px; background: #ffffff;
+}}
 QWidget {{ color: {TEXT}; }}
 QToolTip {{ color: {TEXT}; background: #ffffff; border: 1px solid {BORDER}; padding: 4px; }}
 

@@ -8,7 +8,9 @@ import time
 import pytest
 from PySide6.QtCore import QPoint, QRect, Qt, QTimer
 from PySide6.QtGui import QColor, QGuiApplication, QImage
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialog, QMainWindow
+from pytestqt.qtbot import QtBot
 
 from client.core import imaging
 from client.ui.capture import ScreenCapture, window_capture_supported
@@ -27,7 +29,7 @@ def fake_desktop(size_factor: int = 1) -> Snapshot:
 
 
 @pytest.fixture
-def portal(qtbot):
+def portal(qtbot: QtBot) -> QMainWindow:
     window = QMainWindow()
     window.setWindowTitle("portal")
     window.resize(300, 200)
@@ -37,16 +39,18 @@ def portal(qtbot):
     return window
 
 
-def test_screen_capture_hides_the_portal_waits_and_restores_it(qtbot, portal):
+def test_screen_capture_hides_the_portal_waits_and_restores_it(
+    qtbot: QtBot, portal: QMainWindow
+) -> None:
     capture = ScreenCapture(settle_ms=150)
-    seen: dict[str, object] = {}
+    seen: dict[str, float] = {}
     ticks: list[float] = []
     ticker = QTimer()
     ticker.timeout.connect(lambda: ticks.append(time.monotonic()))
     ticker.start(20)
 
     def grab() -> Snapshot:
-        seen["portal_visible"] = portal.isVisible()
+        seen["portal_visible"] = float(portal.isVisible())
         seen["at"] = time.monotonic()
         return fake_desktop(2)
 
@@ -61,15 +65,15 @@ def test_screen_capture_hides_the_portal_waits_and_restores_it(qtbot, portal):
     image = blocker.args[0]
     screen = QGuiApplication.primaryScreen().geometry()
     assert (image.width(), image.height()) == (screen.width() * 2, screen.height() * 2)
-    assert seen["portal_visible"] is False
-    assert float(seen["at"]) - started >= 0.14  # the compositor got its time
+    assert seen["portal_visible"] == 0.0
+    assert seen["at"] - started >= 0.14  # the compositor got its time
     # ...without blocking: the event loop kept running meanwhile.
-    assert sum(1 for t in ticks if t < float(seen["at"])) >= 3
+    assert sum(1 for t in ticks if t < seen["at"]) >= 3
     assert portal.isVisible()
     assert not capture.busy
 
 
-def test_a_modal_dialog_is_made_invisible_not_closed(qtbot, portal):
+def test_a_modal_dialog_is_made_invisible_not_closed(qtbot: QtBot, portal: QMainWindow) -> None:
     dialog = QDialog(portal)
     dialog.setModal(True)
     finished: list[int] = []
@@ -93,35 +97,37 @@ def test_a_modal_dialog_is_made_invisible_not_closed(qtbot, portal):
     dialog.reject()
 
 
-def test_region_capture_escape_cancels_and_restores(qtbot, portal):
+def test_region_capture_escape_cancels_and_restores(qtbot: QtBot, portal: QMainWindow) -> None:
     capture = ScreenCapture(settle_ms=10)
     capture.grabber = fake_desktop
     with qtbot.waitSignal(capture.started, timeout=1000):
         capture.capture_region(portal)
     qtbot.waitUntil(lambda: capture.selector is not None, timeout=3000)
+    assert capture.selector is not None
     overlay = capture.selector.overlays[0]
     qtbot.waitExposed(overlay)
     with qtbot.waitSignal(capture.cancelled, timeout=3000):
-        qtbot.keyClick(overlay, Qt.Key.Key_Escape)
+        QTest.keyClick(overlay, Qt.Key.Key_Escape)
     assert portal.isVisible()
     assert capture.selector is None and not capture.busy
 
 
-def test_region_capture_returns_the_dragged_area(qtbot, portal):
+def test_region_capture_returns_the_dragged_area(qtbot: QtBot, portal: QMainWindow) -> None:
     capture = ScreenCapture(settle_ms=10)
     capture.grabber = fake_desktop
     capture.capture_region(portal)
     qtbot.waitUntil(lambda: capture.selector is not None, timeout=3000)
+    assert capture.selector is not None
     overlay = capture.selector.overlays[0]
     qtbot.waitExposed(overlay)
     with qtbot.waitSignal(capture.captured, timeout=3000) as blocker:
-        qtbot.mousePress(
+        QTest.mousePress(
             overlay,
             Qt.MouseButton.LeftButton,
             pos=QPoint(30, 40),
         )
-        qtbot.mouseMove(overlay, pos=QPoint(130, 90))
-        qtbot.mouseRelease(
+        QTest.mouseMove(overlay, pos=QPoint(130, 90))
+        QTest.mouseRelease(
             overlay,
             Qt.MouseButton.LeftButton,
             pos=QPoint(130, 90),
@@ -132,7 +138,7 @@ def test_region_capture_returns_the_dragged_area(qtbot, portal):
     assert portal.isVisible()
 
 
-def test_cancel_from_code(qtbot, portal):
+def test_cancel_from_code(qtbot: QtBot, portal: QMainWindow) -> None:
     capture = ScreenCapture(settle_ms=500)
     capture.grabber = fake_desktop
     capture.capture_region(portal)
@@ -141,7 +147,7 @@ def test_cancel_from_code(qtbot, portal):
     assert portal.isVisible() and not capture.busy
 
 
-def test_grab_failure_gives_a_clear_message_and_restores(qtbot, portal):
+def test_grab_failure_gives_a_clear_message_and_restores(qtbot: QtBot, portal: QMainWindow) -> None:
     capture = ScreenCapture(settle_ms=10)
 
     def refuse() -> Snapshot:
@@ -154,7 +160,7 @@ def test_grab_failure_gives_a_clear_message_and_restores(qtbot, portal):
     assert portal.isVisible() and not capture.busy
 
 
-def test_an_oversized_area_is_refused(qtbot, portal):
+def test_an_oversized_area_is_refused(qtbot: QtBot, portal: QMainWindow) -> None:
     capture = ScreenCapture(settle_ms=10)
 
     def huge() -> Snapshot:
@@ -169,7 +175,7 @@ def test_an_oversized_area_is_refused(qtbot, portal):
     assert "too large" in blocker.args[0]
 
 
-def test_window_capture_is_refused_where_unsupported(qtbot):
+def test_window_capture_is_refused_where_unsupported(qtbot: QtBot) -> None:
     assert window_capture_supported() is False  # the offscreen platform has no windows to list
     capture = ScreenCapture()
     with qtbot.waitSignal(capture.failed, timeout=1000):

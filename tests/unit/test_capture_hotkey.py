@@ -7,11 +7,15 @@ import logging
 import threading
 
 import pytest
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
 
 from client.ui.capture.hotkey import DEFAULT_HOTKEY, GlobalHotkey, display_name, unavailable_reason
 
 
-def test_wayland_disables_the_shortcut_with_a_log_line(qapp, monkeypatch, caplog):
+def test_wayland_disables_the_shortcut_with_a_log_line(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")
     monkeypatch.setenv("DISPLAY", ":0")
     hotkey = GlobalHotkey()
@@ -26,7 +30,9 @@ def test_wayland_disables_the_shortcut_with_a_log_line(qapp, monkeypatch, caplog
 
 
 @pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="X11 only")
-def test_no_display_disables_the_shortcut(qapp, monkeypatch):
+def test_no_display_disables_the_shortcut(
+    qapp: QApplication, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("XDG_SESSION_TYPE", raising=False)
     monkeypatch.delenv("DISPLAY", raising=False)
     assert unavailable_reason() is not None
@@ -35,7 +41,7 @@ def test_no_display_disables_the_shortcut(qapp, monkeypatch):
     assert "DISPLAY" in (hotkey.reason or "")
 
 
-def test_activation_from_the_listener_thread_arrives_on_the_gui_thread(qtbot):
+def test_activation_from_the_listener_thread_arrives_on_the_gui_thread(qtbot: QtBot) -> None:
     hotkey = GlobalHotkey()
 
     class AliveListener:
@@ -60,7 +66,7 @@ def test_activation_from_the_listener_thread_arrives_on_the_gui_thread(qtbot):
     assert not hotkey.running
 
 
-def test_display_name():
+def test_display_name() -> None:
     assert DEFAULT_HOTKEY == "<ctrl>+<alt>+h"
     assert display_name(DEFAULT_HOTKEY) == "Ctrl+Alt+H"
     assert display_name("<cmd>+<shift>+4") == "Cmd+Shift+4"

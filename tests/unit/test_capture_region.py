@@ -3,9 +3,13 @@ monitors) and the region/window overlay driven with the mouse."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 from PySide6.QtCore import QPoint, QPointF, QRect, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QImage
+from PySide6.QtTest import QTest
+from pytestqt.qtbot import QtBot
 
 from client.ui.capture.region import RegionSelector
 from client.ui.capture.snapshot import ScreenInfo, Snapshot, match_screens
@@ -86,7 +90,7 @@ def hidpi_snapshot(windows: list[QRect] | None = None) -> Snapshot:
 
 
 @pytest.fixture
-def selector(qtbot):
+def selector(qtbot: QtBot) -> Iterator[Callable[..., RegionSelector]]:
     created: list[RegionSelector] = []
 
     def make(mode: str = "region", windows: list[QRect] | None = None) -> RegionSelector:
@@ -102,79 +106,93 @@ def selector(qtbot):
         sel.cancel()
 
 
-def test_drag_selects_physical_pixels(qtbot, selector) -> None:
+def test_drag_selects_physical_pixels(
+    qtbot: QtBot, selector: Callable[..., RegionSelector]
+) -> None:
     sel = selector()
     (overlay,) = sel.overlays
     assert overlay.windowFlags() & Qt.WindowType.WindowStaysOnTopHint
     assert overlay.windowFlags() & Qt.WindowType.FramelessWindowHint
     assert overlay.geometry() == sel.snapshot.screens[0].logical
     with qtbot.waitSignal(sel.selected, timeout=2000) as blocker:
-        qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
-        qtbot.mouseMove(overlay, pos=QPoint(60, 40))
-        qtbot.mouseMove(overlay, pos=QPoint(110, 60))
-        qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(110, 60))
+        QTest.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+        QTest.mouseMove(overlay, pos=QPoint(60, 40))
+        QTest.mouseMove(overlay, pos=QPoint(110, 60))
+        QTest.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(110, 60))
     assert blocker.args[0] == QRect(20, 20, 200, 100)
     assert sel.overlays == []
 
 
-def test_dragging_backwards_gives_the_same_rectangle(qtbot, selector) -> None:
+def test_dragging_backwards_gives_the_same_rectangle(
+    qtbot: QtBot, selector: Callable[..., RegionSelector]
+) -> None:
     sel = selector()
     (overlay,) = sel.overlays
     with qtbot.waitSignal(sel.selected, timeout=2000) as blocker:
-        qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(110, 60))
-        qtbot.mouseMove(overlay, pos=QPoint(10, 10))
-        qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
+        QTest.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(110, 60))
+        QTest.mouseMove(overlay, pos=QPoint(10, 10))
+        QTest.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(10, 10))
     assert blocker.args[0] == QRect(20, 20, 200, 100)
 
 
-def test_the_overlay_shows_the_frozen_picture_dimmed_outside_the_selection(qtbot, selector) -> None:
+def test_the_overlay_shows_the_frozen_picture_dimmed_outside_the_selection(
+    qtbot: QtBot, selector: Callable[..., RegionSelector]
+) -> None:
     sel = selector()
     (overlay,) = sel.overlays
-    qtbot.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
-    qtbot.mouseMove(overlay, pos=QPoint(300, 250))
+    QTest.mousePress(overlay, Qt.MouseButton.LeftButton, pos=QPoint(100, 100))
+    QTest.mouseMove(overlay, pos=QPoint(300, 250))
     picture = overlay.grab().toImage()
     inside = QColor(picture.pixel(200, 180))
     outside = QColor(picture.pixel(50, 400))
     assert inside == QColor("#22c55e")
     assert outside.green() < inside.green() - 40  # the veil
-    qtbot.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(300, 250))
+    QTest.mouseRelease(overlay, Qt.MouseButton.LeftButton, pos=QPoint(300, 250))
 
 
-def test_a_click_takes_the_whole_screen(qtbot, selector) -> None:
+def test_a_click_takes_the_whole_screen(
+    qtbot: QtBot, selector: Callable[..., RegionSelector]
+) -> None:
     sel = selector()
     (overlay,) = sel.overlays
     with qtbot.waitSignal(sel.selected, timeout=2000) as blocker:
-        qtbot.mouseClick(overlay, Qt.MouseButton.LeftButton, pos=QPoint(50, 50))
+        QTest.mouseClick(overlay, Qt.MouseButton.LeftButton, pos=QPoint(50, 50))
     assert blocker.args[0] == sel.snapshot.image.rect()
 
 
 @pytest.mark.parametrize("how", ["escape", "right-click"])
-def test_escape_and_right_click_cancel(qtbot, selector, how: str) -> None:
+def test_escape_and_right_click_cancel(
+    qtbot: QtBot, selector: Callable[..., RegionSelector], how: str
+) -> None:
     sel = selector()
     (overlay,) = sel.overlays
     with qtbot.waitSignal(sel.cancelled, timeout=2000):
         if how == "escape":
-            qtbot.keyClick(overlay, Qt.Key.Key_Escape)
+            QTest.keyClick(overlay, Qt.Key.Key_Escape)
         else:
-            qtbot.mouseClick(overlay, Qt.MouseButton.RightButton, pos=QPoint(50, 50))
+            QTest.mouseClick(overlay, Qt.MouseButton.RightButton, pos=QPoint(50, 50))
     assert sel.overlays == []
 
 
-def test_window_mode_takes_the_window_under_the_click(qtbot, selector) -> None:
+def test_window_mode_takes_the_window_under_the_click(
+    qtbot: QtBot, selector: Callable[..., RegionSelector]
+) -> None:
     sel = selector("window", [QRect(200, 100, 300, 160)])
     (overlay,) = sel.overlays
-    qtbot.mouseMove(overlay, pos=QPoint(150, 80))  # logical (150, 80) = pixel (300, 160)
+    QTest.mouseMove(overlay, pos=QPoint(150, 80))  # logical (150, 80) = pixel (300, 160)
     assert sel.highlight() == QRect(200, 100, 300, 160)
     with qtbot.waitSignal(sel.selected, timeout=2000) as blocker:
-        qtbot.mouseClick(overlay, Qt.MouseButton.LeftButton, pos=QPoint(150, 80))
+        QTest.mouseClick(overlay, Qt.MouseButton.LeftButton, pos=QPoint(150, 80))
     assert blocker.args[0] == QRect(200, 100, 300, 160)
 
 
-def test_window_mode_outside_any_window_takes_the_screen(qtbot, selector) -> None:
+def test_window_mode_outside_any_window_takes_the_screen(
+    qtbot: QtBot, selector: Callable[..., RegionSelector]
+) -> None:
     sel = selector("window", [QRect(200, 100, 300, 160)])
     (overlay,) = sel.overlays
     with qtbot.waitSignal(sel.selected, timeout=2000) as blocker:
-        qtbot.mouseClick(overlay, Qt.MouseButton.LeftButton, pos=QPoint(5, 300))
+        QTest.mouseClick(overlay, Qt.MouseButton.LeftButton, pos=QPoint(5, 300))
     assert blocker.args[0] == sel.snapshot.image.rect()
 
 

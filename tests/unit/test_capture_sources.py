@@ -9,7 +9,8 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
+from pytestqt.qtbot import QtBot
 
 from client.core import imaging
 from client.core.imaging import ImageError
@@ -17,7 +18,7 @@ from client.ui.capture import ImageDropArea, image_error_message, image_from_cli
 from client.ui.capture.sources import qimage_to_rgba, rgba_to_qimage
 
 
-def test_clipboard_image_data(qapp):
+def test_clipboard_image_data(qapp: QApplication) -> None:
     image = QImage(40, 20, QImage.Format.Format_RGB32)
     image.fill(QColor("#a855f7"))
     QGuiApplication.clipboard().setImage(image)
@@ -26,7 +27,7 @@ def test_clipboard_image_data(qapp):
     assert QColor(got.pixel(3, 3)) == QColor("#a855f7")
 
 
-def test_clipboard_with_a_copied_image_file(qapp, tmp_path: Path):
+def test_clipboard_with_a_copied_image_file(qapp: QApplication, tmp_path: Path) -> None:
     path = tmp_path / "copied.jpg"
     Image.new("RGB", (31, 17), (250, 250, 250)).save(path)
     mime = QMimeData()
@@ -36,7 +37,7 @@ def test_clipboard_with_a_copied_image_file(qapp, tmp_path: Path):
     assert got is not None and (got.width(), got.height()) == (31, 17)
 
 
-def test_clipboard_without_an_image(qapp, tmp_path: Path):
+def test_clipboard_without_an_image(qapp: QApplication, tmp_path: Path) -> None:
     QGuiApplication.clipboard().setText("hello")
     assert image_from_clipboard() is None
     doc = tmp_path / "notes.txt"
@@ -47,7 +48,7 @@ def test_clipboard_without_an_image(qapp, tmp_path: Path):
     assert image_from_clipboard() is None
 
 
-def test_clipboard_oversized_or_damaged(qapp, tmp_path: Path):
+def test_clipboard_oversized_or_damaged(qapp: QApplication, tmp_path: Path) -> None:
     huge = QImage(1, imaging.MAX_SIDE + 1, QImage.Format.Format_RGB32)
     huge.fill(0)
     QGuiApplication.clipboard().setImage(huge)
@@ -64,14 +65,14 @@ def test_clipboard_oversized_or_damaged(qapp, tmp_path: Path):
     assert "damaged" in image_error_message(info.value)
 
 
-def test_error_messages_cover_every_code(qapp):
+def test_error_messages_cover_every_code(qapp: QApplication) -> None:
     codes = ["too_large", "corrupt", "empty", "not_found", "unreadable", "bad_argument"]
     messages = {image_error_message(ImageError(code, "x")) for code in codes}
     assert len(messages) == len(codes)
     assert str(imaging.MAX_SIDE) in image_error_message(ImageError("too_large", "x"))
 
 
-def test_load_image_reads_files_and_reports_problems(qapp, tmp_path: Path):
+def test_load_image_reads_files_and_reports_problems(qapp: QApplication, tmp_path: Path) -> None:
     path = tmp_path / "a.webp"
     Image.new("RGBA", (12, 9), (10, 20, 30, 128)).save(path)
     image = load_image(path)
@@ -81,7 +82,7 @@ def test_load_image_reads_files_and_reports_problems(qapp, tmp_path: Path):
         load_image(tmp_path / "missing.png")
 
 
-def test_numpy_round_trip_handles_row_padding(qapp):
+def test_numpy_round_trip_handles_row_padding(qapp: QApplication) -> None:
     image = QImage(3, 2, QImage.Format.Format_RGB888)  # 9 bytes a row, padded to 12
     assert image.bytesPerLine() != image.width() * 3
     image.fill(QColor(1, 2, 3))
@@ -100,7 +101,7 @@ def test_numpy_round_trip_handles_row_padding(qapp):
 # -- the drop area ------------------------------------------------------------------------
 
 
-def enter(widget, mime: QMimeData) -> QDragEnterEvent:
+def enter(widget: QWidget, mime: QMimeData) -> QDragEnterEvent:
     event = QDragEnterEvent(
         QPointF(5, 5),
         Qt.DropAction.CopyAction,
@@ -112,7 +113,7 @@ def enter(widget, mime: QMimeData) -> QDragEnterEvent:
     return event
 
 
-def drop(widget, mime: QMimeData) -> QDropEvent:
+def drop(widget: QWidget, mime: QMimeData) -> QDropEvent:
     event = QDropEvent(
         QPointF(5, 5),
         Qt.DropAction.CopyAction,
@@ -125,7 +126,7 @@ def drop(widget, mime: QMimeData) -> QDropEvent:
 
 
 @pytest.fixture
-def area(qtbot):
+def area(qtbot: QtBot) -> ImageDropArea:
     widget = ImageDropArea()
     qtbot.addWidget(widget)
     widget.resize(300, 100)
@@ -133,7 +134,7 @@ def area(qtbot):
     return widget
 
 
-def test_files_of_any_type_are_passed_on(qtbot, area, tmp_path: Path):
+def test_files_of_any_type_are_passed_on(qtbot: QtBot, area: ImageDropArea, tmp_path: Path) -> None:
     files = [tmp_path / "log.txt", tmp_path / "shot.png", tmp_path / "data.zip"]
     for f in files:
         f.write_bytes(b"x")
@@ -146,7 +147,7 @@ def test_files_of_any_type_are_passed_on(qtbot, area, tmp_path: Path):
     assert all(isinstance(p, Path) for p in blocker.args[0])
 
 
-def test_image_data_without_a_file(qtbot, area):
+def test_image_data_without_a_file(qtbot: QtBot, area: ImageDropArea) -> None:
     image = QImage(8, 8, QImage.Format.Format_RGB32)
     image.fill(QColor("#ef4444"))
     mime = QMimeData()
@@ -157,7 +158,7 @@ def test_image_data_without_a_file(qtbot, area):
     assert blocker.args[0].size() == image.size()
 
 
-def test_other_drops_are_refused(qtbot, area):
+def test_other_drops_are_refused(qtbot: QtBot, area: ImageDropArea) -> None:
     mime = QMimeData()
     mime.setText("just words")
     assert not enter(area, mime).isAccepted()

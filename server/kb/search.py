@@ -4,36 +4,39 @@ Index (SQLite)
 --------------
 ``search_fts`` is a contentless FTS5 table with the columns ``title``,
 ``body`` (the Markdown body rendered to plain text), ``extra`` (tags and
-category) and ``meta`` (hashed product/category/locale tokens and
-``draft``). Text is tokenized in Python (``server.kb._tokens``): words as
-words, CJK runs as bigrams plus single characters, so one- and
-two-character Chinese queries are single-token look-ups and longer ones are
-phrases of bigrams. ``search_docs`` keeps per article what it was indexed
-with (a contentless table can only forget a document given its tokens) and
-its plain text (snippets). ``search_terms`` counts the documents holding
-each token: prefix expansion, typo correction, "matches nothing" checks
-and the cost estimates below read it instead of FTS5.
+category) and ``meta`` (hashed product/category/locale tokens and a draft
+token, which no query text can produce). Text is tokenized in Python
+(``server.kb._tokens``): words as words, CJK runs as bigrams plus single
+characters, so one- and two-character Chinese queries are single-token
+look-ups and longer ones are phrases of bigrams. ``search_head`` repeats
+titles and tags (short document lists, for the first ranking tier).
+``search_docs`` keeps per article what it was indexed with (a contentless
+table can only forget a document given its tokens) and its plain text (for
+snippets). ``search_terms`` counts the documents holding each token: prefix
+and inflection expansion, typo correction, "matches nothing" checks and the
+cost estimates below read it instead of FTS5.
 
-The FTS5 rowid is ``docid``: the locale and the draft bit sit above the
-article id, so the usual public search in one locale is a rowid range.
+The FTS5 rowid is ``docid`` (``server.kb._doc``): the draft bit and the
+locale sit above the article id, so "published" and "published in this
+locale" are rowid ranges and cost nothing.
 
 Ranking
 -------
-bm25 (title 10, tags/category 3, body 1) is used when it is cheap: FTS5's
+bm25 (title 10, tags/category 3, body 1) is used when it is cheap. FTS5's
 bm25 first walks the whole document list of every phrase in the query (for
-its IDF) and then reads every match's column sizes. With a single common
-Chinese character matching most of a 100,000-article corpus that is tens of
-milliseconds, so when the vocabulary's counts or the number of matches say
-it would be expensive, ranking is tiered instead: matches in the title or
-tags first, then the others, newest first within a tier; each tier query
-stops as soon as the page is full.
+its IDF), about 50 ns an entry, then reads each match's column sizes, about
+1 µs a match and phrase. A common Chinese character or English word can
+match half of a 100,000-article corpus, which would be tens of
+milliseconds; when ``search_terms``' counts say so, ranking is tiered
+instead: matches with a query term in the title or tags first, then the
+others, newest first within each tier.
 
 Totals
 ------
 Counting reads every match too, so ``total`` is exact up to ``COUNT_CAP``
-and reported as ``COUNT_CAP`` above it (a UI shows "10000+"); results are
-served consistently for every page up to that total (the newest
-``COUNT_CAP`` matches).
+(2,000) and reported as ``COUNT_CAP`` above it (a UI can show "2,000+");
+every page up to that total is served consistently, from the newest
+``COUNT_CAP`` matches.
 
 Other databases (PostgreSQL) get a functional fallback with the same query
 semantics: ``LIKE`` over ``search_docs.tokens`` (the same token stream),
@@ -63,7 +66,7 @@ from server import models
 from server.db import Database
 from server.kb import _query as Q
 from server.kb._doc import ID_MASK, Doc, docid_range, make_doc, prepare, prepare_rows
-from server.kb._schema import search_docs, search_state, search_terms
+from server.kb._schema import ID_BITS, search_docs, search_state, search_terms
 from server.kb._snippet import highlight, snippet
 from server.kb._tokens import (
     TOKENIZER_VERSION,
@@ -88,17 +91,24 @@ COUNT_CAP = 2_000
 IDF_BUDGET = 15_000
 ROW_BUDGET = 800
 
+TIER_WINDOW = 1_000
+TIER_SPAN = 3_000
+"""The first tier is looked for among the newest TIER_WINDOW matches that lie
+within TIER_SPAN article ids (per locale): that bounds its cost when the
+matches are spread thin over a large corpus."""
+
 MAX_EXPANSIONS = 24
 """A prefix matching more indexed words than this is left to FTS5's prefix
 index (3 and 4 letters) or its own prefix scan."""
 TYPO_MIN = 5
+"""Shorter words are never corrected: too many real words are one edit away."""
+
 _FAMILY_SCAN = 200  # indexed words sharing a stem looked at for inflections
 _TYPO_MAX = 30  # longer words: 1,600+ candidate look-ups for an unlikely typo
-_BATCH = 1_000
-_PARALLEL_MIN = 5_000
-TIER_WINDOW = 1_000
+_BATCH = 1_000  # articles per rebuild batch
+_PARALLEL_MIN = 5_000  # rebuilds this large render Markdown in worker processes
 _ROWID_LIMIT = -1  # SQLite: LIMIT -1 is no limit
-_WEIGHTS = "10.0, 1.0, 3.0, 0.0"  # title, body, extra, meta
+_WEIGHTS = "10.0, 1.0, 3.0, 0.0"  # bm25 weights: title, body, extra, meta
 _ARTICLE_COLUMNS = (
     models.Article.id,
     models.Article.locale,
@@ -451,18 +461,17 @@ class SearchIndex:
                 (match, lo, hi, limit, offset),
             )
             return [_Ranked(int(r[0]) & ID_MASK, -float(r[1])) for r in rows]
-        # Tiered: matches with a query term in the title or tags first (looked
-        # for among the newest TIER_WINDOW matches only, in search_head, which
-        # bounds the cost), then the rest, newest first within each tier.
-        near = window[:TIER_WINDOW]
-        near_set = set(near)
+        # Tiered: matches with a query term in the title or tags first, then
+        # the rest, newest first within each tier. The first tier is looked
+        # up in search_head, over the newest matches only (TIER_WINDOW of
+        # them, spanning at most TIER_SPAN article ids per locale), which
+        # bounds the cost when the matches are spread thin.
         any_unit = " OR ".join(f"({u.fts()})" for u in units)
-        first = [
-            r
-            for r in _fts_page(conn, any_unit, near[-1], near[0], _ROWID_LIMIT, 0, "search_head")
-            if r in near_set
-        ]
-        first_set = set(first)
+        first_set: set[int] = set()
+        for lo_id, hi_id, members in _spans(window[:TIER_WINDOW]):
+            head = _fts_page(conn, any_unit, lo_id, hi_id, _ROWID_LIMIT, 0, "search_head")
+            first_set.update(r for r in head if r in members)
+        first = [r for r in window if r in first_set]
         order = first + [r for r in window if r not in first_set]
         return [
             _Ranked(r & ID_MASK, 2.0 if r in first_set else 1.0)
@@ -599,6 +608,18 @@ def _fts_match(units: list[Q.Unit], f: _Filters) -> tuple[str, int, int]:
     if meta:
         expr = f"{expr} AND {{meta}}: ({' AND '.join(meta)})"
     return expr, lo, hi
+
+
+def _spans(rowids: list[int]) -> list[tuple[int, int, set[int]]]:
+    """Newest-first ``rowids`` grouped by rowid partition (locale, draft),
+    each group cut where it would span more than TIER_SPAN article ids:
+    (lowest rowid, highest rowid, members)."""
+    groups: dict[int, list[int]] = {}
+    for r in rowids:
+        members = groups.setdefault(r >> ID_BITS, [])
+        if not members or members[0] - r <= TIER_SPAN:
+            members.append(r)
+    return [(m[-1], m[0], set(m)) for m in groups.values()]
 
 
 def _fts_page(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from protocol.models import MAX_QUERY_CHARS, SearchResults
 from server import models
@@ -85,10 +86,28 @@ ARTICLES: list[dict[str, Any]] = [
 ]
 
 
-def make_db(tmp: Path) -> Database:
-    db = Database(sqlite_url(tmp))
+POSTGRES_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
+"""A throwaway PostgreSQL database (its public schema is dropped!) for the
+fallback back end, e.g. ``postgresql+psycopg://user@/db?host=/tmp&port=5432``."""
+
+
+def make_db(tmp: Path, backend: str = "fts5") -> Database:
+    if backend != "postgres":
+        db = Database(sqlite_url(tmp))
+    else:
+        if not POSTGRES_URL:
+            pytest.skip("HELPBRIDGE_TEST_POSTGRES_URL is not set")
+        db = Database(POSTGRES_URL)
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
     db.upgrade()
     return db
+
+
+def make_index(db: Database, backend: str) -> SearchIndex:
+    # PostgreSQL has no FTS5: "auto" picks the LIKE fallback there.
+    return SearchIndex(db, backend="like" if backend != "fts5" else "fts5")
 
 
 def add(db: Database, index: SearchIndex, **fields: Any) -> int:
@@ -100,13 +119,17 @@ def add(db: Database, index: SearchIndex, **fields: Any) -> int:
         return article.id
 
 
-@pytest.fixture(scope="module", params=["fts5", "like"])
+BACKENDS = ["fts5", "like", "postgres"]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
 def corpus(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[SearchIndex, dict[str, int]]]:
-    """A small shared corpus, indexed by each back end in turn (read-only)."""
-    db = make_db(tmp_path_factory.mktemp(f"kb-{request.param}"))
-    index = SearchIndex(db, backend=request.param)
+    """A small shared corpus, indexed by each back end in turn (read-only):
+    FTS5, the LIKE fallback on SQLite, and on PostgreSQL when there is one."""
+    db = make_db(tmp_path_factory.mktemp(f"kb-{request.param}"), request.param)
+    index = make_index(db, request.param)
     ids = {a["title"]: add(db, index, **a) for a in ARTICLES}
     yield index, ids
     db.dispose()
@@ -274,10 +297,10 @@ def test_drafts_are_hidden_unless_asked_for(corpus: Any) -> None:
     assert index.search("draft").total == 0
 
 
-@pytest.mark.parametrize("backend", ["fts5", "like"])
+@pytest.mark.parametrize("backend", BACKENDS)
 def test_pagination_total_and_pages(tmp_path: Path, backend: str) -> None:
-    db = make_db(tmp_path)
-    index = SearchIndex(db, backend=backend)  # type: ignore[arg-type]
+    db = make_db(tmp_path, backend)
+    index = make_index(db, backend)
     for i in range(23):
         add(db, index, locale="en", title=f"Payroll note {i}", body=f"payroll step {i}")
     add(db, index, locale="en", title="Unrelated", body="nothing")

@@ -294,24 +294,29 @@ def flatten(base: RGBA, overlay_premultiplied: RGBA) -> RGBA:
             "bad_argument",
             f"overlay {overlay_premultiplied.shape[:2]} does not match image {base.shape[:2]}",
         )
-    ov = overlay_premultiplied.astype(np.uint32)
-    inv = 255 - ov[:, :, 3:4]
-    b_alpha = base[:, :, 3:4].astype(np.uint32)
-    if bool(np.all(b_alpha == 255)):
-        # The usual screenshot: an opaque base keeps integer arithmetic exact.
-        rgb = ov[:, :, :3] + (base[:, :, :3].astype(np.uint32) * inv + 127) // 255
-        out = np.empty_like(base)
-        out[:, :, :3] = np.minimum(rgb, 255).astype(np.uint8)
-        out[:, :, 3] = 255
+    out = base.copy()
+    # Annotations cover a small part of a screenshot: only the pixels the
+    # overlay touches are composited (a valid premultiplied pixel with zero
+    # alpha has zero colour, so the others are the base unchanged).
+    mask = overlay_premultiplied[:, :, 3] > 0
+    if not bool(mask.any()):
         return out
-    b_premul = (base[:, :, :3].astype(np.uint32) * b_alpha + 127) // 255
-    rgb_p = ov[:, :, :3] + (b_premul * inv + 127) // 255
-    alpha = ov[:, :, 3:4] + (b_alpha * inv + 127) // 255
+    ov = overlay_premultiplied[mask].astype(np.uint32)
+    under = base[mask].astype(np.uint32)
+    inv = 255 - ov[:, 3:4]
+    b_alpha = under[:, 3:4]
+    if bool(np.all(b_alpha == 255)):
+        # The usual screenshot: an opaque base keeps the arithmetic exact.
+        rgb = ov[:, :3] + (under[:, :3] * inv + 127) // 255
+        out[mask, :3] = np.minimum(rgb, 255).astype(np.uint8)
+        return out
+    b_premul = (under[:, :3] * b_alpha + 127) // 255
+    rgb_p = ov[:, :3] + (b_premul * inv + 127) // 255
+    alpha = ov[:, 3:4] + (b_alpha * inv + 127) // 255
     safe = np.maximum(alpha, 1)
     rgb = np.where(alpha > 0, (rgb_p * 255 + safe // 2) // safe, 0)
-    out = np.empty_like(base)
-    out[:, :, :3] = np.minimum(rgb, 255).astype(np.uint8)
-    out[:, :, 3] = np.minimum(alpha[:, :, 0], 255).astype(np.uint8)
+    out[mask, :3] = np.minimum(rgb, 255).astype(np.uint8)
+    out[mask, 3] = np.minimum(alpha[:, 0], 255).astype(np.uint8)
     return out
 
 

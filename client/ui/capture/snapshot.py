@@ -80,11 +80,14 @@ class Snapshot:
     """A frozen desktop: ``image`` holds every screen at its physical size."""
 
     image: QImage
+    """Not to be kept beyond the snapshot: it may point into :attr:`buffer`."""
     screens: list[ScreenInfo]
     backend: str
     windows: list[QRect] = field(default_factory=list)
     """Visible top-level windows in image pixels, top-most first."""
     elapsed_ms: float = 0.0
+    buffer: bytearray | None = field(default=None, repr=False)
+    """The pixel memory ``image`` points into, when it does not own its own."""
 
     def screen_at(self, point: QPointF) -> ScreenInfo:
         """The screen containing a global logical point, or the nearest one."""
@@ -182,10 +185,12 @@ def _grab_mss() -> Snapshot:
     width, height = shot.width, shot.height
     # Equal on X11 and Windows; on macOS the grab is in pixels, monitors in points.
     scale = width / max(1, int(whole["width"]))
-    image = QImage(shot.raw, width, height, width * 4, QImage.Format.Format_RGB32).copy()
+    # No copy: the QImage uses mss's buffer, which the snapshot keeps alive.
+    # Everything handed out of a snapshot is a deep copy (Snapshot.crop).
+    image = QImage(shot.raw, width, height, width * 4, QImage.Format.Format_RGB32)
     origin = QPoint(int(whole["left"]), int(whole["top"]))
     screens = match_screens(_qt_screens(), monitors[1:] or [whole], origin, scale)
-    snapshot = Snapshot(image, screens, "mss")
+    snapshot = Snapshot(image, screens, "mss", buffer=shot.raw)
     _add_windows(snapshot, origin, scale)
     return snapshot
 

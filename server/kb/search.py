@@ -79,7 +79,8 @@ from server.kb._tokens import terms as split_terms
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = f"{TOKENIZER_VERSION};{','.join(LOCALES)}"
-"""Stored in ``search_state``; any other value makes ``SearchIndex`` rebuild."""
+"""Stored in ``search_state`` (with the back end's name); any other value
+makes ``SearchIndex`` rebuild."""
 
 COUNT_CAP = 2_000
 """Totals above this are reported as this (counting costs about 0.1 µs to
@@ -155,6 +156,7 @@ class SearchIndex:
         self.fts = db.is_sqlite if backend == "auto" else backend == "fts5"
         if self.fts and not db.is_sqlite:
             raise ValueError("the FTS5 backend needs SQLite")
+        self._version = f"{INDEX_VERSION};{'fts5' if self.fts else 'like'}"
         self._lock = threading.Lock()
         self._ensure_current()
 
@@ -212,7 +214,7 @@ class SearchIndex:
                 for table in ("search_fts", "search_head"):
                     conn.exec_driver_sql(f"INSERT INTO {table}({table}) VALUES('optimize')")
             conn.execute(delete(search_state).where(search_state.c.key == "index"))
-            conn.execute(insert(search_state).values(key="index", value=INDEX_VERSION))
+            conn.execute(insert(search_state).values(key="index", value=self._version))
         log.info("search index rebuilt: %d articles", n)
 
     def _prepared_batches(
@@ -321,7 +323,7 @@ class SearchIndex:
                 )
         except (OperationalError, ProgrammingError) as exc:
             raise RuntimeError("the search tables are missing: upgrade the database first") from exc
-        if version != INDEX_VERSION:
+        if version != self._version:
             log.info("search index missing or built by another version: rebuilding")
             self.rebuild()
 

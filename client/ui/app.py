@@ -123,6 +123,14 @@ def setup_logging() -> str | None:
     return path
 
 
+def log_uncaught(exc_type: type[BaseException], exc: BaseException, tb: Any) -> None:
+    """Uncaught exceptions in Qt callbacks go to the log; the portal keeps running."""
+    if issubclass(exc_type, KeyboardInterrupt):
+        sys.__excepthook__(exc_type, exc, tb)
+        return
+    log.error("uncaught exception", exc_info=(exc_type, exc, tb))
+
+
 def _instance_name(server_url: str) -> str:
     from client.ui.instance import instance_name
 
@@ -156,6 +164,7 @@ def run(opts: Options) -> int:
     from client.ui.settings import PortalSettings, normalize_server_url
 
     setup_logging()
+    sys.excepthook = log_uncaught
     settings = PortalSettings()
     if opts.server is not None:
         server_url = normalize_server_url(opts.server)

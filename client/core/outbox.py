@@ -669,12 +669,16 @@ class Outbox:
 
     def _deliver(self, item_id: int) -> None:
         with self._lock:
-            if not self._write(
-                "UPDATE items SET state = 'sending', attempts = attempts + 1 "
-                "WHERE id = ? AND state IN ('pending', 'sending')",
-                (item_id,),
-            ):
-                return
+            # Not through _write: if this cannot be recorded, nothing is sent,
+            # and the error reaches _run, which waits before trying again.
+            with self._conn:
+                marked = self._conn.execute(
+                    "UPDATE items SET state = 'sending', attempts = attempts + 1 "
+                    "WHERE id = ? AND state IN ('pending', 'sending')",
+                    (item_id,),
+                ).rowcount
+            if not marked:
+                return  # discarded meanwhile
             row = self._conn.execute("SELECT * FROM items WHERE id = ?", (item_id,)).fetchone()
             files = self._conn.execute(
                 "SELECT * FROM files WHERE item_id = ? ORDER BY position", (item_id,)

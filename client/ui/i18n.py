@@ -15,6 +15,15 @@ install may lack it, so :func:`load_app_translator` falls back to
 
 Qt's own strings (standard buttons, context menus) come from ``qtbase_<locale>.qm``
 shipped with Qt, when present.
+
+To add new strings to the ``.ts`` (existing translations are kept; list every
+UI source file, or strings from the missing ones are dropped)::
+
+    pyside6-lupdate $(find client/ui -name '*.py') \
+        -ts resources/translations/helpbridge_zh_CN.ts -no-obsolete -locations none
+
+then translate the entries marked ``type="unfinished"`` (Qt Linguist or by
+hand); tests/unit/test_ui_i18n.py fails while any is left.
 """
 
 from __future__ import annotations

@@ -22,7 +22,7 @@ from server.identity import IdentityRejected, lookup_session
 
 def get_db(request: Request) -> Iterator[DbSession]:
     database: Database = request.app.state.db
-    with database.session() as session:
+    with database.session(serialize=False) as session:
         yield session
 
 

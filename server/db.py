@@ -82,7 +82,11 @@ class Database:
         # throughput under concurrent writes. Transactions through session()
         # take turns on this lock instead; they are short. Read-only paths
         # such as search use their own connections and run alongside (WAL).
-        self._turn: threading.RLock | None = threading.RLock() if self.is_sqlite else None
+        # A plain Lock, not an RLock: FastAPI may enter and leave a yield
+        # dependency on different threads. ``_holder`` lets a thread that
+        # already has its turn open a nested session without deadlock.
+        self._turn: threading.Lock | None = threading.Lock() if self.is_sqlite else None
+        self._holder: int | None = None
 
     @property
     def is_sqlite(self) -> bool:
@@ -92,12 +96,22 @@ class Database:
         upgrade(self.engine)
 
     @contextmanager
-    def session(self) -> Iterator[Session]:
-        if self._turn is None:
+    def session(self, *, serialize: bool = True) -> Iterator[Session]:
+        """A transaction, committed on success and rolled back on error.
+
+        ``serialize=False`` skips the SQLite turn lock: for sessions held
+        across an ``await`` (FastAPI's yield dependencies), where a lock held
+        while the event loop moves on could starve the thread pool.
+        """
+        if not serialize or self._turn is None or self._holder == threading.get_ident():
             yield from self._session()
             return
         with self._turn:
-            yield from self._session()
+            self._holder = threading.get_ident()
+            try:
+                yield from self._session()
+            finally:
+                self._holder = None
 
     def _session(self) -> Iterator[Session]:
         with self.sessions() as s:

@@ -66,9 +66,10 @@ class Doc:
         return docid(self.article_id, self.locale, self.published)
 
     def distinct_tokens(self) -> set[str]:
-        """The tokens a query can match (not the meta ones)."""
-        title, body, extra, _meta = self.columns
-        return set(title.split()) | set(body.split()) | set(extra.split())
+        """Every token of the document, meta tokens included (the query
+        planner weighs filters by their document counts too)."""
+        title, body, extra, meta = self.columns
+        return set(title.split()) | set(body.split()) | set(extra.split()) | set(meta.split())
 
     def row(self, *, with_tokens: bool) -> dict[str, Any]:
         """The ``search_docs`` row."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from hashlib import blake2b
 from operator import add
 
-TOKENIZER_VERSION = f"2/{unicodedata.unidata_version}"
+TOKENIZER_VERSION = f"3/{unicodedata.unidata_version}"
 
 # Han (with extensions and compatibility ideographs), kana, Hangul.
 _CJK = (

@@ -49,12 +49,15 @@ import logging
 import math
 import os
 import threading
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from functools import lru_cache
+from itertools import islice
 from multiprocessing import get_context
+from operator import neg
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Dialect, and_, delete, func, insert, or_, select, text
@@ -453,6 +456,10 @@ class SearchIndex:
             return _like_rank(conn, units, f, total, offset, limit)
         match, lo, hi = _fts_match(units, f)
         phrases, idf_docs = (sum(x) for x in zip(*(u.cost() for u in units), strict=True))
+        meta = _meta_filters(f)
+        if meta:  # bm25 walks the filters' document lists too
+            phrases += len(meta)
+            idf_docs += sum(_df(conn, meta).values())
         if idf_docs <= IDF_BUDGET and total * phrases <= ROW_BUDGET:
             rows = _fetch(
                 conn,
@@ -470,15 +477,19 @@ class SearchIndex:
         # bounds the cost when the matches are spread thin.
         any_unit = " OR ".join(f"({u.fts()})" for u in units)
         first_set: set[int] = set()
-        for lo_id, hi_id, members in _spans(window[:TIER_WINDOW]):
+        for lo_id, hi_id in _spans(window[:TIER_WINDOW]):
             head = _fts_page(conn, any_unit, lo_id, hi_id, _ROWID_LIMIT, 0, "search_head")
-            first_set.update(r for r in head if r in members)
-        first = [r for r in window if r in first_set]
-        order = first + [r for r in window if r not in first_set]
-        return [
-            _Ranked(r & ID_MASK, 2.0 if r in first_set else 1.0)
-            for r in order[offset : offset + limit]
-        ]
+            first_set.update(head)
+        first_set.intersection_update(window)
+        first = sorted(first_set, reverse=True)
+        page = [_Ranked(r & ID_MASK, 2.0) for r in first[offset : offset + limit]]
+        if len(page) < limit:
+            rest = (r for r in window if r not in first_set)
+            skip = max(0, offset - len(first))
+            page += [
+                _Ranked(r & ID_MASK, 1.0) for r in islice(rest, skip, skip + limit - len(page))
+            ]
+        return page
 
     def _hits(
         self, conn: Connection, units: list[Q.Unit], ranked: list[_Ranked]
@@ -595,33 +606,47 @@ def _corrected_text(query: str, fixes: dict[str, str]) -> str:
     return "".join(out)
 
 
+def _meta_filters(f: _Filters) -> list[str]:
+    """The meta tokens a match must have (locale and drafts are mostly
+    rowid ranges instead, see ``docid_range``)."""
+    _lo, _hi, locale_token = docid_range(f.locale, f.include_unpublished)
+    meta: list[str] = []
+    if f.product:
+        meta.append(meta_token("p", f.product))
+    if f.category:
+        meta.append(meta_token("c", f.category))
+    if f.locale and locale_token:
+        meta.append(meta_token("l", f.locale))
+    return meta
+
+
 def _fts_match(units: list[Q.Unit], f: _Filters) -> tuple[str, int, int]:
     """The FTS5 MATCH expression and rowid range for ``units`` under ``f``.
     No column filter is needed: meta tokens cannot come out of a query."""
     expr = f"({Q.fts_expression(units)})"
-    lo, hi, locale_token = docid_range(f.locale, f.include_unpublished)
-    meta: list[str] = []
-    if f.product:
-        meta.append(f'"{meta_token("p", f.product)}"')
-    if f.category:
-        meta.append(f'"{meta_token("c", f.category)}"')
-    if f.locale and locale_token:
-        meta.append(f'"{meta_token("l", f.locale)}"')
+    lo, hi, _ = docid_range(f.locale, f.include_unpublished)
+    meta = _meta_filters(f)
     if meta:
-        expr = f"{expr} AND {{meta}}: ({' AND '.join(meta)})"
+        quoted = " AND ".join(f'"{t}"' for t in meta)
+        expr = f"{expr} AND {{meta}}: ({quoted})"
     return expr, lo, hi
 
 
-def _spans(rowids: list[int]) -> list[tuple[int, int, set[int]]]:
-    """Newest-first ``rowids`` grouped by rowid partition (locale, draft),
-    each group cut where it would span more than TIER_SPAN article ids:
-    (lowest rowid, highest rowid, members)."""
-    groups: dict[int, list[int]] = {}
-    for r in rowids:
-        members = groups.setdefault(r >> ID_BITS, [])
-        if not members or members[0] - r <= TIER_SPAN:
-            members.append(r)
-    return [(m[-1], m[0], set(m)) for m in groups.values()]
+def _spans(rowids: list[int]) -> list[tuple[int, int]]:
+    """(lowest, highest) rowid ranges covering newest-first ``rowids``: one
+    per rowid partition (locale, draft), each cut to TIER_SPAN article ids
+    below the partition's newest."""
+    out: list[tuple[int, int]] = []
+    i, n = 0, len(rowids)
+    while i < n:
+        top = rowids[i]
+        floor = (top >> ID_BITS) << ID_BITS  # the partition's lowest rowid
+        low = max(floor, top - TIER_SPAN)
+        # rowids is descending; bisect on its negation.
+        cut = bisect_right(rowids, -low, lo=i, key=neg)
+        out.append((rowids[cut - 1], top))
+        i = bisect_right(rowids, -floor, lo=cut, key=neg)
+    return out
 
 
 def _fts_page(
@@ -640,7 +665,7 @@ def _fts_page(
         "ORDER BY rowid DESC LIMIT ? OFFSET ?",
         (match, lo, hi, limit, offset),
     )
-    return [int(r[0]) for r in rows]
+    return [r for (r,) in rows]
 
 
 def _like_where(units: list[Q.Unit], f: _Filters) -> Any:

@@ -43,7 +43,7 @@ def find_lrelease() -> str | None:
     return None
 
 
-class BuildPyWithTranslations(build_py):
+class BuildPyWithTranslations(build_py):  # type: ignore[misc]  # setuptools is untyped
     """``build_py`` that also writes ``resources/translations/*.qm``."""
 
     def run(self) -> None:

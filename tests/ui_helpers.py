@@ -147,6 +147,9 @@ class PortalHarness:
         from client.ui.tasks import TaskRunner
 
         self.qtbot = qtbot
+        # Filled in by tests that also run the single-instance socket.
+        self.instance_name = ""
+        self.data_dir: Path | None = None
         self.runner = TaskRunner()
         self.portal = Portal(
             self.runner,

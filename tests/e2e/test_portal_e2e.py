@@ -42,7 +42,9 @@ def log_lines(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines() if path.exists() else []
 
 
-def test_portal_signs_in_and_shows_chinese_results(display, live_server: LiveServer, tmp_path):
+def test_portal_signs_in_and_shows_chinese_results(
+    display: str, live_server: LiveServer, tmp_path: Path
+) -> None:
     data = tmp_path / "portal"
     env = {
         **os.environ,

@@ -10,7 +10,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import keyring
 import pytest
@@ -21,11 +21,17 @@ from tests.keyring_memory import MemoryKeyring
 from tests.servers import LiveServer
 from tests.ui_helpers import PortalHarness, send_host_line
 
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def running(qtbot, live_server: LiveServer, tmp_path: Path, monkeypatch) -> Iterator[Any]:
+def running(
+    qtbot: QtBot, live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
     data = tmp_path / "portal"
     monkeypatch.setenv("HELPBRIDGE_DATA_DIR", str(data))
     previous = keyring.get_keyring()
@@ -36,15 +42,15 @@ def running(qtbot, live_server: LiveServer, tmp_path: Path, monkeypatch) -> Iter
     assert server.listen(name)
     h.start()
     h.wait_online()
-    h.instance_name = name  # type: ignore[attr-defined]
-    h.data_dir = data  # type: ignore[attr-defined]
+    h.instance_name = name
+    h.data_dir = data
     yield h
     server.close()
     h.close()
     keyring.set_keyring(previous)
 
 
-def ask(qtbot, name: str, payload: bytes) -> dict[str, Any] | None:
+def ask(qtbot: QtBot, name: str, payload: bytes) -> dict[str, Any] | None:
     box: dict[str, Any] = {}
     thread = threading.Thread(target=lambda: box.setdefault("reply", send_host_line(name, payload)))
     thread.start()
@@ -56,7 +62,7 @@ def line(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, ensure_ascii=False).encode() + b"\n"
 
 
-def test_search_request_navigates(qtbot, running):
+def test_search_request_navigates(qtbot: QtBot, running: PortalHarness) -> None:
     reply = ask(qtbot, running.instance_name, line({"open": "search", "query": "printer"}))
     assert reply == {"ok": True}
     _q, total, _first = running.wait_shown("printer")
@@ -65,7 +71,9 @@ def test_search_request_navigates(qtbot, running):
     assert running.window.pages.currentIndex() == PAGE_RESULTS
 
 
-def test_article_ticket_chat_and_home_requests(qtbot, running, live_server):
+def test_article_ticket_chat_and_home_requests(
+    qtbot: QtBot, running: PortalHarness, live_server: LiveServer
+) -> None:
     import requests
 
     hit = requests.get(
@@ -86,7 +94,9 @@ def test_article_ticket_chat_and_home_requests(qtbot, running, live_server):
     assert running.window.pages.currentIndex() != PAGE_ARTICLE
 
 
-def test_malformed_requests_get_errors_and_the_app_keeps_running(qtbot, running):
+def test_malformed_requests_get_errors_and_the_app_keeps_running(
+    qtbot: QtBot, running: PortalHarness
+) -> None:
     for payload in (
         b"{not json\n",
         b'{"open": "search", "query": 5}\n',
@@ -103,7 +113,9 @@ def test_malformed_requests_get_errors_and_the_app_keeps_running(qtbot, running)
     assert total > 0
 
 
-def test_identity_over_the_socket_signs_in(qtbot, running, live_server):
+def test_identity_over_the_socket_signs_in(
+    qtbot: QtBot, running: PortalHarness, live_server: LiveServer
+) -> None:
     token = live_server.sign("cust-sock", name="Sun Li", company="Blue Sky")
     assert ask(qtbot, running.instance_name, line({"open": "home", "identity": token})) == {
         "ok": True
@@ -111,7 +123,9 @@ def test_identity_over_the_socket_signs_in(qtbot, running, live_server):
     qtbot.waitUntil(lambda: running.window.customer_name.text() == "Sun Li", timeout=10000)
 
 
-def launch(running, live_server, *args: str, stdin: str | None = None) -> subprocess.Popen[str]:
+def launch(
+    running: PortalHarness, live_server: LiveServer, *args: str, stdin: str | None = None
+) -> subprocess.Popen[str]:
     env = {
         **os.environ,
         "HELPBRIDGE_DATA_DIR": str(running.data_dir),
@@ -128,7 +142,8 @@ def launch(running, live_server, *args: str, stdin: str | None = None) -> subpro
     )
 
 
-def finish(qtbot, proc: subprocess.Popen[str], stdin: str | None = None) -> tuple[int, str]:
+def finish(qtbot: QtBot, proc: subprocess.Popen[str], stdin: str | None = None) -> tuple[int, str]:
+    assert proc.stdin is not None and proc.stderr is not None
     if stdin is not None:
         proc.stdin.write(stdin)
     proc.stdin.close()
@@ -137,7 +152,9 @@ def finish(qtbot, proc: subprocess.Popen[str], stdin: str | None = None) -> tupl
     return proc.returncode, proc.stderr.read()
 
 
-def test_second_launch_forwards_a_help_url_and_exits(qtbot, running, live_server):
+def test_second_launch_forwards_a_help_url_and_exits(
+    qtbot: QtBot, running: PortalHarness, live_server: LiveServer
+) -> None:
     proc = launch(running, live_server, "helpbridge://search?q=password")
     code, err = finish(qtbot, proc)
     assert code == 0, err
@@ -145,7 +162,9 @@ def test_second_launch_forwards_a_help_url_and_exits(qtbot, running, live_server
     assert total > 0
 
 
-def test_second_launch_forwards_its_stdin_identity(qtbot, running, live_server):
+def test_second_launch_forwards_its_stdin_identity(
+    qtbot: QtBot, running: PortalHarness, live_server: LiveServer
+) -> None:
     token = live_server.sign("cust-second", name="Guo Mei", tier="vip")
     proc = launch(running, live_server, "--identity-stdin")
     code, err = finish(qtbot, proc, stdin=token + "\n")
@@ -154,7 +173,9 @@ def test_second_launch_forwards_its_stdin_identity(qtbot, running, live_server):
     assert running.window.tier_badge.text() == "VIP"
 
 
-def test_second_launch_refuses_a_bad_help_url(qtbot, running, live_server):
+def test_second_launch_refuses_a_bad_help_url(
+    qtbot: QtBot, running: PortalHarness, live_server: LiveServer
+) -> None:
     proc = launch(running, live_server, "helpbridge://article/0")
     code, err = finish(qtbot, proc)
     assert code == 2

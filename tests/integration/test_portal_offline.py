@@ -4,9 +4,10 @@ query, serves saved results and goes back online by itself."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import pytest
@@ -17,6 +18,10 @@ from client.ui.widgets import ID_ROLE
 from tests.keyring_memory import MemoryKeyring
 from tests.servers import LiveServer, ServerProcess
 from tests.ui_helpers import PortalHarness, closed_port_url
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
 
 OFFLINE_TEXT = "Offline — showing saved results"
 
@@ -51,7 +56,7 @@ class LoopWatch:
         return self.longest
 
 
-def test_unreachable_service_offline_banner_no_freeze(qtbot, data_dir):
+def test_unreachable_service_offline_banner_no_freeze(qtbot: QtBot, data_dir: Path) -> None:
     h = PortalHarness(qtbot, closed_port_url(), retry_initial_s=0.2, retry_max_s=1.0)
     watch = LoopWatch()
     try:
@@ -82,8 +87,8 @@ def test_unreachable_service_offline_banner_no_freeze(qtbot, data_dir):
 
 
 def test_saved_results_when_service_goes_down_then_back_online(
-    qtbot, data_dir, server_process: ServerProcess
-):
+    qtbot: QtBot, data_dir: Path, server_process: ServerProcess
+) -> None:
     port = server_process.port
     h = PortalHarness(qtbot, server_process.url, retry_initial_s=0.3, retry_max_s=1.0)
     try:
@@ -114,7 +119,7 @@ def test_saved_results_when_service_goes_down_then_back_online(
         assert watch.stop() < 0.25
 
         # The service comes back on the same address: the portal notices alone.
-        server_process.start(port=port)
+        server_process.start(port=port or 0)
         h.wait_online(True, timeout=15000)
         assert "offline" not in h.window.banners.texts()
         assert "Online" in h.window.status_text
@@ -136,8 +141,12 @@ def test_saved_results_when_service_goes_down_then_back_online(
     ],
 )
 def test_identity_errors_show_a_translated_banner(
-    qtbot, live_server: LiveServer, data_dir, make_token, code
-):
+    qtbot: QtBot,
+    live_server: LiveServer,
+    data_dir: Path,
+    make_token: Callable[[LiveServer], str],
+    code: str,
+) -> None:
     h = PortalHarness(qtbot, live_server.url)
     try:
         h.start(identity=make_token(live_server))
@@ -151,7 +160,9 @@ def test_identity_errors_show_a_translated_banner(
         h.close()
 
 
-def test_unreadable_identity_input_is_reported(qtbot, live_server, data_dir):
+def test_unreadable_identity_input_is_reported(
+    qtbot: QtBot, live_server: LiveServer, data_dir: Path
+) -> None:
     h = PortalHarness(qtbot, live_server.url)
     try:
         h.start()
@@ -164,7 +175,9 @@ def test_unreadable_identity_input_is_reported(qtbot, live_server, data_dir):
         h.close()
 
 
-def test_identity_given_while_offline_is_exchanged_once_online(qtbot, data_dir, server_process):
+def test_identity_given_while_offline_is_exchanged_once_online(
+    qtbot: QtBot, data_dir: Path, server_process: ServerProcess
+) -> None:
     token = server_process.sign("cust-late", name="Wang Fang")
     port = server_process.port
     server_process.stop()
@@ -173,7 +186,7 @@ def test_identity_given_while_offline_is_exchanged_once_online(qtbot, data_dir, 
         h.start(identity=token)
         h.wait_online(False)
         assert h.window.customer_name.text() == "Not signed in"
-        server_process.start(port=port)
+        server_process.start(port=port or 0)
         qtbot.waitUntil(lambda: h.window.customer_name.text() == "Wang Fang", timeout=20000)
         assert "identity" not in h.window.banners.texts()
     finally:

@@ -9,26 +9,32 @@ import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import keyring
 import pytest
 import requests
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QInputMethodEvent
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from client.ui.mainwindow import PAGE_ARTICLE, PAGE_HOME, PAGE_RESULTS
+from client.ui.mainwindow import PAGE_ARTICLE, PAGE_HOME, PAGE_RESULTS, MainWindow
 from client.ui.widgets import HTML_ROLE
+from protocol.models import SearchResults
 from tests.keyring_memory import MemoryKeyring
 from tests.servers import LiveServer
 from tests.ui_helpers import PortalHarness
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
 
 HIGHLIGHTED = re.compile(r"<span style=\"background-color:[^\"]+\">([^<]+)</span>")
 
 
 @pytest.fixture
-def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("HELPBRIDGE_DATA_DIR", str(tmp_path / "portal"))
     previous = keyring.get_keyring()
     keyring.set_keyring(MemoryKeyring())
@@ -37,7 +43,7 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def harness(qtbot, live_server: LiveServer, data_dir: Path) -> Iterator[PortalHarness]:
+def harness(qtbot: QtBot, live_server: LiveServer, data_dir: Path) -> Iterator[PortalHarness]:
     h = PortalHarness(qtbot, live_server.url)
     h.start()
     h.wait_online()
@@ -46,7 +52,7 @@ def harness(qtbot, live_server: LiveServer, data_dir: Path) -> Iterator[PortalHa
 
 
 @pytest.fixture
-def zh_harness(qtbot, live_server: LiveServer, data_dir: Path) -> Iterator[PortalHarness]:
+def zh_harness(qtbot: QtBot, live_server: LiveServer, data_dir: Path) -> Iterator[PortalHarness]:
     h = PortalHarness(qtbot, live_server.url, locale="zh_CN")
     h.start()
     h.wait_online()
@@ -54,23 +60,25 @@ def zh_harness(qtbot, live_server: LiveServer, data_dir: Path) -> Iterator[Porta
     h.close()
 
 
-def highlighted_words(window, row: int) -> list[str]:
-    html = window.results.item(row).data(HTML_ROLE)
+def highlighted_words(window: MainWindow, row: int) -> list[str]:
+    html = str(window.results.item(row).data(HTML_ROLE))
     return HIGHLIGHTED.findall(html)
 
 
-def test_typing_searches_once_and_shows_highlighted_results(qtbot, harness):
+def test_typing_searches_once_and_shows_highlighted_results(
+    qtbot: QtBot, harness: PortalHarness
+) -> None:
     window = harness.window
     calls: list[str] = []
     real_search = harness.portal.search
 
-    def counting_search(query, *args, **kwargs):
+    def counting_search(query: str, *args: Any, **kwargs: Any) -> None:
         calls.append(query)
-        return real_search(query, *args, **kwargs)
+        real_search(query, *args, **kwargs)
 
     harness.portal.search = counting_search  # type: ignore[method-assign]
     window.search_box.setFocus()
-    qtbot.keyClicks(window.search_box, "invoice")
+    QTest.keyClicks(window.search_box, "invoice")
     _query, total, first = harness.wait_shown("invoice")
     # Debounced: one request for the whole word, not one per keystroke.
     assert calls == ["invoice"]
@@ -85,7 +93,9 @@ def test_typing_searches_once_and_shows_highlighted_results(qtbot, harness):
     assert "invoice" in window.results_title.text()
 
 
-def test_chinese_input_method_commit_triggers_search(qtbot, zh_harness):
+def test_chinese_input_method_commit_triggers_search(
+    qtbot: QtBot, zh_harness: PortalHarness
+) -> None:
     harness = zh_harness
     window = harness.window
     box = window.search_box
@@ -107,12 +117,12 @@ def test_chinese_input_method_commit_triggers_search(qtbot, zh_harness):
     assert words and all(w == "发票" for w in words)
 
 
-def test_stale_results_are_dropped(qtbot, harness):
+def test_stale_results_are_dropped(qtbot: QtBot, harness: PortalHarness) -> None:
     api = harness.portal.backend.api
     real = api.search
     release = threading.Event()
 
-    def slow_for_old(query, **kwargs):
+    def slow_for_old(query: str, **kwargs: Any) -> SearchResults:
         if query == "printer":
             release.wait(10)
         return real(query, **kwargs)
@@ -134,19 +144,21 @@ def test_stale_results_are_dropped(qtbot, harness):
     assert window.search_box.text() == "backup"
 
 
-def test_more_results(qtbot, harness):
+def test_more_results(qtbot: QtBot, harness: PortalHarness) -> None:
     _q, total, _first = harness.search("invoice")
     window = harness.window
     assert total > 10, "the demo knowledge base should have more than one page of invoices"
     assert window.more_button.isVisible()
     harness.shown.clear()
-    qtbot.mouseClick(window.more_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(window.more_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.results.count() == min(total, 20), timeout=10000)
     assert len(set(window.result_titles())) == window.results.count()
     assert window.more_button.isVisible() == (total > 20)
 
 
-def test_categories_browse_their_articles(qtbot, harness, live_server):
+def test_categories_browse_their_articles(
+    qtbot: QtBot, harness: PortalHarness, live_server: LiveServer
+) -> None:
     window = harness.window
     qtbot.waitUntil(lambda: window.categories.count() > 0, timeout=10000)
     cats = requests.get(
@@ -160,7 +172,7 @@ def test_categories_browse_their_articles(qtbot, harness, live_server):
     target = next(c for c in cats if c["name"] == "Printing")
     item = window.categories.item(names.index("Printing"))
     rect = window.categories.visualItemRect(item)
-    qtbot.mouseClick(window.categories.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    QTest.mouseClick(window.categories.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     _q, total, _first = harness.wait_shown("")
     assert total == target["count"]
     assert window.results.count() == target["count"]
@@ -173,17 +185,17 @@ def test_categories_browse_their_articles(qtbot, harness, live_server):
     # Removing the filter with an empty box goes home.
     window.search_box.setText("")
     window.run_search()
-    qtbot.mouseClick(window.category_chip, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(window.category_chip, Qt.MouseButton.LeftButton)
     assert window.pages.currentIndex() == PAGE_HOME
     assert not window.category_chip.isVisible()
 
 
-def test_open_article_and_go_back(qtbot, harness):
+def test_open_article_and_go_back(qtbot: QtBot, harness: PortalHarness) -> None:
     harness.search("install")
     window = harness.window
     title = window.result_titles()[0]
     rect = window.results.visualItemRect(window.results.item(0))
-    qtbot.mouseClick(window.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    QTest.mouseClick(window.results.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
     qtbot.waitUntil(lambda: window.article_title.text() == title, timeout=10000)
     assert window.pages.currentIndex() == PAGE_ARTICLE
     body = window.article_view.toPlainText()
@@ -191,7 +203,7 @@ def test_open_article_and_go_back(qtbot, harness):
     # The leading "# Title" of the Markdown is shown once, as the page title.
     assert not body.lstrip().startswith(title)
     assert "Updated" in window.article_meta.text()
-    qtbot.mouseClick(window.back_button, Qt.MouseButton.LeftButton)
+    QTest.mouseClick(window.back_button, Qt.MouseButton.LeftButton)
     assert window.pages.currentIndex() == PAGE_RESULTS
     assert window.result_titles()[0] == title
     assert window.search_box.text() == "install"
@@ -210,7 +222,9 @@ class _CountingHandler(BaseHTTPRequestHandler):
         pass
 
 
-def test_article_with_remote_image_loads_nothing(qtbot, fresh_server, data_dir):
+def test_article_with_remote_image_loads_nothing(
+    qtbot: QtBot, fresh_server: LiveServer, data_dir: Path
+) -> None:
     pixel = HTTPServer(("127.0.0.1", 0), _CountingHandler)
     _CountingHandler.hits = []
     threading.Thread(target=pixel.serve_forever, daemon=True).start()
@@ -257,7 +271,9 @@ def test_article_with_remote_image_loads_nothing(qtbot, fresh_server, data_dir):
         pixel.server_close()
 
 
-def test_header_shows_the_signed_in_customer(qtbot, live_server, data_dir):
+def test_header_shows_the_signed_in_customer(
+    qtbot: QtBot, live_server: LiveServer, data_dir: Path
+) -> None:
     token = live_server.sign(
         "cust-header",
         name="Li Wei",
@@ -280,7 +296,9 @@ def test_header_shows_the_signed_in_customer(qtbot, live_server, data_dir):
         h.close()
 
 
-def test_search_starts_before_the_service_answers_health(qtbot, live_server, data_dir):
+def test_search_starts_before_the_service_answers_health(
+    qtbot: QtBot, live_server: LiveServer, data_dir: Path
+) -> None:
     # A query typed right at start-up is not lost while the portal connects.
     h = PortalHarness(qtbot, live_server.url)
     try:
@@ -293,7 +311,7 @@ def test_search_starts_before_the_service_answers_health(qtbot, live_server, dat
         h.close()
 
 
-def test_ui_thread_never_blocks_during_searches(qtbot, harness):
+def test_ui_thread_never_blocks_during_searches(qtbot: QtBot, harness: PortalHarness) -> None:
     gaps: list[float] = []
     last = [time.monotonic()]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import keyring.backends.fail
@@ -13,6 +14,9 @@ from client.core.tokens import service_name
 from tests.keyring_memory import MemoryKeyring
 from tests.servers import LiveServer
 from tests.ui_helpers import PortalHarness
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
 
 
 @pytest.fixture
@@ -26,8 +30,8 @@ def memory_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
 
 
 def test_session_is_stored_and_restored_on_next_start(
-    qtbot, live_server: LiveServer, memory_keyring
-):
+    qtbot: QtBot, live_server: LiveServer, memory_keyring: MemoryKeyring
+) -> None:
     token = live_server.sign("cust-restore", name="Zhao Lei", company="Acme", tier="svip")
     first = PortalHarness(qtbot, live_server.url)
     try:
@@ -58,7 +62,9 @@ def test_session_is_stored_and_restored_on_next_start(
     assert again != stored
 
 
-def test_revoked_stored_session_is_forgotten_quietly(qtbot, live_server, memory_keyring):
+def test_revoked_stored_session_is_forgotten_quietly(
+    qtbot: QtBot, live_server: LiveServer, memory_keyring: MemoryKeyring
+) -> None:
     from client.core.tokens import TokenStore
 
     store = TokenStore(live_server.url)
@@ -74,10 +80,12 @@ def test_revoked_stored_session_is_forgotten_quietly(qtbot, live_server, memory_
         h.close()
 
 
-def test_without_a_keyring_the_problem_is_shown_once(qtbot, live_server, tmp_path, monkeypatch):
+def test_without_a_keyring_the_problem_is_shown_once(
+    qtbot: QtBot, live_server: LiveServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("HELPBRIDGE_DATA_DIR", str(tmp_path / "portal"))
     previous = keyring.get_keyring()
-    keyring.set_keyring(keyring.backends.fail.Keyring())
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # type: ignore[no-untyped-call]
     h = PortalHarness(qtbot, live_server.url)
     try:
         h.start(identity=live_server.sign("cust-nokeyring", name="Chen Jing"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keyring
 import pytest
@@ -16,6 +17,9 @@ from tests.keyring_memory import MemoryKeyring
 from tests.servers import LiveServer
 from tests.ui_helpers import PortalHarness, closed_port_url
 
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
@@ -26,7 +30,9 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     keyring.set_keyring(previous)
 
 
-def test_changing_the_server_reconnects(qtbot, live_server: LiveServer, data_dir):
+def test_changing_the_server_reconnects(
+    qtbot: QtBot, live_server: LiveServer, data_dir: Path
+) -> None:
     h = PortalHarness(qtbot, closed_port_url(), retry_initial_s=0.2, retry_max_s=1.0)
     try:
         h.start()
@@ -48,7 +54,7 @@ def test_changing_the_server_reconnects(qtbot, live_server: LiveServer, data_dir
         h.close()
 
 
-def test_language_change_applies_on_restart(qtbot, data_dir):
+def test_language_change_applies_on_restart(qtbot: QtBot, data_dir: Path) -> None:
     h = PortalHarness(qtbot, closed_port_url())
     try:
         h.window.apply_settings(h.portal.server_url, "zh_CN")
@@ -59,7 +65,7 @@ def test_language_change_applies_on_restart(qtbot, data_dir):
         h.close()
 
 
-def test_close_hides_to_tray_and_tray_toggles(qtbot, data_dir):
+def test_close_hides_to_tray_and_tray_toggles(qtbot: QtBot, data_dir: Path) -> None:
     h = PortalHarness(qtbot, closed_port_url())
     try:
         tray = Tray(h.window)
@@ -79,7 +85,7 @@ def test_close_hides_to_tray_and_tray_toggles(qtbot, data_dir):
         h.close()
 
 
-def test_close_without_tray_closes(qtbot, data_dir):
+def test_close_without_tray_closes(qtbot: QtBot, data_dir: Path) -> None:
     h = PortalHarness(qtbot, closed_port_url())
     try:
         hidden: list[bool] = []

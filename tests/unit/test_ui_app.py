@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import linecache
 import sys
+from typing import TYPE_CHECKING
 
 from client.ui import app
 
+if TYPE_CHECKING:
+    from pathlib import Path
 
-def test_import_hook_no_longer_fills_linecache(tmp_path, monkeypatch, qapp):
+    import pytest
+    from PySide6.QtWidgets import QApplication
+
+
+def test_import_hook_no_longer_fills_linecache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp: QApplication
+) -> None:
     import PySide6.QtCore  # noqa: F401 - the hook exists once PySide6 is imported
 
     app.lighten_pyside_import_hook()
@@ -36,7 +45,7 @@ def test_import_hook_no_longer_fills_linecache(tmp_path, monkeypatch, qapp):
         sys.modules.pop("hb_qt_module", None)
 
 
-def test_trim_memory_runs(qapp):
+def test_trim_memory_runs(qapp: QApplication) -> None:
     linecache.getlines(app.__file__)
     app.trim_memory()
     assert app.__file__ not in linecache.cache

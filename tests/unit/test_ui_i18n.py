@@ -5,24 +5,31 @@ from __future__ import annotations
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
 
 from client.ui import i18n
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
+
+
 TS = Path(i18n.translations_dir()) / "helpbridge_zh_CN.ts"
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("HELPBRIDGE_DATA_DIR", str(tmp_path / "data"))
     return tmp_path / "data"
 
 
 @pytest.fixture
-def installed(qapp):
+def installed(qapp: QApplication) -> Iterator[list[QTranslator]]:
     """Translators installed by a test are removed afterwards."""
     items: list[QTranslator] = []
     yield items
@@ -47,11 +54,11 @@ def installed(qapp):
         (None, None),
     ],
 )
-def test_normalize_locale(name, expected):
+def test_normalize_locale(name: str | None, expected: str | None) -> None:
     assert i18n.normalize_locale(name) == expected
 
 
-def test_resolve_locale_precedence(monkeypatch):
+def test_resolve_locale_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(i18n, "system_locale", lambda: "zh_CN")
     assert i18n.resolve_locale(None, "system") == "zh_CN"
     assert i18n.resolve_locale(None, "en") == "en"
@@ -59,12 +66,12 @@ def test_resolve_locale_precedence(monkeypatch):
     assert i18n.resolve_locale("zh_CN", "en") == "zh_CN"
 
 
-def test_system_locale_follows_qlocale(qapp):
+def test_system_locale_follows_qlocale(qapp: QApplication) -> None:
     expected = "zh_CN" if QLocale.system().name().lower().startswith("zh") else "en"
     assert i18n.system_locale() == expected
 
 
-def _messages():
+def _messages() -> Iterator[tuple[str | None, str | None, ET.Element | None]]:
     root = ET.parse(TS).getroot()
     for context in root.iter("context"):
         for message in context.iter("message"):
@@ -75,7 +82,7 @@ def _messages():
             )
 
 
-def test_every_string_is_translated_and_keeps_placeholders():
+def test_every_string_is_translated_and_keeps_placeholders() -> None:
     count = 0
     for context, source, translation in _messages():
         count += 1
@@ -84,6 +91,7 @@ def test_every_string_is_translated_and_keeps_placeholders():
             f"{context}: {source!r} is {translation.get('type')}"
         )
         text = translation.text or ""
+        assert source is not None
         assert text.strip(), source
         assert sorted(re.findall(r"\{\w+\}", source)) == sorted(re.findall(r"\{\w+\}", text)), (
             source
@@ -94,7 +102,7 @@ def test_every_string_is_translated_and_keeps_placeholders():
     assert count >= 60
 
 
-def test_ts_translator_reads_the_ts(qapp):
+def test_ts_translator_reads_the_ts(qapp: QApplication) -> None:
     translator = i18n.TsTranslator(TS)
     assert len(translator) >= 60
     assert translator.translate("MainWindow", "Offline") == "离线"
@@ -106,7 +114,9 @@ def test_ts_translator_reads_the_ts(qapp):
     assert translator.translate("NoContext", "Offline") is None
 
 
-def test_ts_translator_skips_unfinished_and_handles_numerus(tmp_path, qapp, installed):
+def test_ts_translator_skips_unfinished_and_handles_numerus(
+    tmp_path: Path, qapp: QApplication, installed: list[QTranslator]
+) -> None:
     ts = tmp_path / "x.ts"
     ts.write_text(
         """<?xml version="1.0" encoding="utf-8"?>
@@ -128,7 +138,13 @@ def test_ts_translator_skips_unfinished_and_handles_numerus(tmp_path, qapp, inst
     assert QCoreApplication.translate("C", "Open", "verb") == "打开"
 
 
-def test_missing_qm_is_compiled_into_the_cache(data_dir, qapp, installed, monkeypatch, tmp_path):
+def test_missing_qm_is_compiled_into_the_cache(
+    data_dir: Path,
+    qapp: QApplication,
+    installed: list[QTranslator],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     if i18n.find_lrelease() is None:
         pytest.skip("PySide6 lrelease not available")
     # A translations folder without a built .qm, like a source checkout.
@@ -149,7 +165,13 @@ def test_missing_qm_is_compiled_into_the_cache(data_dir, qapp, installed, monkey
     assert cached.stat().st_mtime_ns == stamp
 
 
-def test_falls_back_to_reading_the_ts(data_dir, qapp, installed, monkeypatch, tmp_path):
+def test_falls_back_to_reading_the_ts(
+    data_dir: Path,
+    qapp: QApplication,
+    installed: list[QTranslator],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
     folder = tmp_path / "translations"
     folder.mkdir()
     shutil.copy(TS, folder / TS.name)
@@ -163,14 +185,16 @@ def test_falls_back_to_reading_the_ts(data_dir, qapp, installed, monkeypatch, tm
 
 
 def test_english_needs_no_translator_and_missing_files_are_tolerated(
-    data_dir, monkeypatch, tmp_path, qapp
-):
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, qapp: QApplication
+) -> None:
     assert i18n.load_app_translator("en") is None
     monkeypatch.setattr(i18n, "translations_dir", lambda: tmp_path / "nothing")
     assert i18n.load_app_translator("zh_CN") is None
 
 
-def test_corrupt_ts_does_not_crash(data_dir, monkeypatch, tmp_path, qapp):
+def test_corrupt_ts_does_not_crash(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, qapp: QApplication
+) -> None:
     folder = tmp_path / "translations"
     folder.mkdir()
     (folder / "helpbridge_zh_CN.ts").write_text("<TS><context>", encoding="utf-8")
@@ -179,14 +203,16 @@ def test_corrupt_ts_does_not_crash(data_dir, monkeypatch, tmp_path, qapp):
     assert i18n.load_app_translator("zh_CN") is None
 
 
-def test_qt_base_translation_loads(qapp):
+def test_qt_base_translation_loads(qapp: QApplication) -> None:
     translator = i18n.load_qt_translator("zh_CN")
     if translator is None:
         pytest.skip("this Qt build ships no qtbase_zh_CN.qm")
     assert translator.translate("QPlatformTheme", "Cancel") == "取消"
 
 
-def test_chinese_ui_with_lang_zh_cn(qtbot, data_dir, installed):
+def test_chinese_ui_with_lang_zh_cn(
+    qtbot: QtBot, data_dir: Path, installed: list[QTranslator]
+) -> None:
     from client.ui.mainwindow import MainWindow
     from client.ui.portal import Portal
     from client.ui.settings import PortalSettings

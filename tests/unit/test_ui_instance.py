@@ -8,8 +8,10 @@ import secrets
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -17,6 +19,11 @@ from client.ui import instance
 from client.ui.instance import InstanceLock, InstanceServer, forward, instance_name
 from protocol.host import MAX_LINE_BYTES, HostRequest
 from tests.ui_helpers import send_host_line
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
+
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,8 +33,14 @@ def name() -> str:
     return f"helpbridge-test-{os.getpid()}-{secrets.token_hex(4)}"
 
 
+@dataclass
+class Listener:
+    server: InstanceServer
+    handled: list[HostRequest]
+
+
 @pytest.fixture
-def listener(qapp, name):
+def listener(qapp: QApplication, name: str) -> Iterator[Listener]:
     handled: list[HostRequest] = []
 
     def handler(request: HostRequest) -> str | None:
@@ -40,13 +53,12 @@ def listener(qapp, name):
 
     server = InstanceServer(handler)
     assert server.listen(name)
-    server.handled = handled  # type: ignore[attr-defined]
-    yield server
+    yield Listener(server, handled)
     server.close()
     server.deleteLater()
 
 
-def ask(qtbot, name: str, line: bytes) -> dict[str, Any] | None:
+def ask(qtbot: QtBot, name: str, line: bytes) -> dict[str, Any] | None:
     """Send from another thread (the listener needs this thread's event loop)."""
     box: dict[str, Any] = {}
 
@@ -61,23 +73,26 @@ def ask(qtbot, name: str, line: bytes) -> dict[str, Any] | None:
     qtbot.waitUntil(lambda: not thread.is_alive(), timeout=8000)
     if "error" in box:
         raise box["error"]
-    return box["reply"]
+    reply: dict[str, Any] | None = box["reply"]
+    return reply
 
 
-def test_valid_request_is_handled(qtbot, listener, name):
+def test_valid_request_is_handled(qtbot: QtBot, listener: Listener, name: str) -> None:
     reply = ask(qtbot, name, b'{"open": "search", "query": "\xe5\x8f\x91\xe7\xa5\xa8"}\n')
     assert reply == {"ok": True}
     assert [(r.open, r.query) for r in listener.handled] == [("search", "发票")]
 
 
-def test_malformed_lines_get_an_error_and_the_listener_keeps_working(qtbot, listener, name):
+def test_malformed_lines_get_an_error_and_the_listener_keeps_working(
+    qtbot: QtBot, listener: Listener, name: str
+) -> None:
     for line in (b"not json\n", b"[1,2]\n", b'{"open": "nowhere"}\n', b"\xff\xfe\n", b"\n"):
         reply = ask(qtbot, name, line)
         assert reply is not None and reply["ok"] is False and reply["error"], line
     assert ask(qtbot, name, b'{"open": "home"}\n') == {"ok": True}
 
 
-def test_handler_errors_become_replies(qtbot, listener, name):
+def test_handler_errors_become_replies(qtbot: QtBot, listener: Listener, name: str) -> None:
     assert ask(qtbot, name, b'{"open": "article", "article": 999}\n') == {
         "ok": False,
         "error": "no such article",
@@ -87,7 +102,7 @@ def test_handler_errors_become_replies(qtbot, listener, name):
     assert ask(qtbot, name, b'{"open": "chat"}\n') == {"ok": True}
 
 
-def test_several_lines_on_one_connection(qtbot, listener, name):
+def test_several_lines_on_one_connection(qtbot: QtBot, listener: Listener, name: str) -> None:
     box: dict[str, bytes] = {}
 
     def run() -> None:
@@ -113,13 +128,13 @@ def test_several_lines_on_one_connection(qtbot, listener, name):
     assert [r["ok"] for r in replies] == [True, True, False]
 
 
-def test_overlong_line_drops_the_connection(qtbot, listener, name):
+def test_overlong_line_drops_the_connection(qtbot: QtBot, listener: Listener, name: str) -> None:
     line = b'{"open": "search", "query": "' + b"a" * (MAX_LINE_BYTES + 10) + b'"}\n'
     assert ask(qtbot, name, line) is None
     assert ask(qtbot, name, b'{"open": "home"}\n') == {"ok": True}
 
 
-def test_forward_talks_to_the_listener(qtbot, listener, name):
+def test_forward_talks_to_the_listener(qtbot: QtBot, listener: Listener, name: str) -> None:
     # forward() runs in a second launch before it has an event loop; run it in
     # a real separate process (in a thread of this one, PySide's blocking
     # socket calls would hold the GIL the listener's slots need).
@@ -131,15 +146,16 @@ def test_forward_talks_to_the_listener(qtbot, listener, name):
         [sys.executable, "-c", code], stdout=subprocess.PIPE, cwd=REPO, text=True
     )
     qtbot.waitUntil(lambda: proc.poll() is not None, timeout=20000)
+    assert proc.stdout is not None
     assert json.loads(proc.stdout.read()) == {"ok": True}
     assert listener.handled[-1].article == 7
 
 
-def test_forward_without_listener(name):
+def test_forward_without_listener(name: str) -> None:
     assert forward(name, {"open": "home"}, connect_timeout_ms=200) is None
 
 
-def test_names_differ_by_user_service_and_data_dir(monkeypatch):
+def test_names_differ_by_user_service_and_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
     a = instance_name("http://127.0.0.1:8765", "/tmp/a")
     assert a == instance_name("http://127.0.0.1:8765/", "/tmp/a")
     assert a != instance_name("http://127.0.0.1:8766", "/tmp/a")
@@ -149,7 +165,7 @@ def test_names_differ_by_user_service_and_data_dir(monkeypatch):
     assert a.startswith("helpbridge-") and len(a) < 64
 
 
-def test_lock_is_exclusive(name, qapp):
+def test_lock_is_exclusive(name: str, qapp: QApplication) -> None:
     first, second = InstanceLock(name), InstanceLock(name)
     assert first.try_lock()
     assert not second.try_lock()
@@ -158,7 +174,7 @@ def test_lock_is_exclusive(name, qapp):
     second.unlock()
 
 
-def test_stale_socket_is_replaced(qapp, name):
+def test_stale_socket_is_replaced(qapp: QApplication, name: str) -> None:
     # A crashed portal leaves its socket file behind; the lock holder removes it.
     first = InstanceServer(lambda r: None)
     assert first.listen(name)

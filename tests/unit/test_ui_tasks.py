@@ -5,22 +5,35 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QCoreApplication, QThread
 
 from client.ui.tasks import TaskRunner
 
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
+
+
+def sleep_then(seconds: float, value: object) -> object:
+    time.sleep(seconds)
+    return value
+
 
 @pytest.fixture
-def runner(qapp):
+def runner(qapp: QApplication) -> Iterator[TaskRunner]:
     r = TaskRunner()
     yield r
     r.shutdown(2000)
     r.deleteLater()
 
 
-def test_work_runs_off_the_gui_thread_and_result_arrives_on_it(qtbot, runner):
+def test_work_runs_off_the_gui_thread_and_result_arrives_on_it(
+    qtbot: QtBot, runner: TaskRunner
+) -> None:
     gui = QThread.currentThread()
     seen: dict[str, object] = {}
 
@@ -31,7 +44,9 @@ def test_work_runs_off_the_gui_thread_and_result_arrives_on_it(qtbot, runner):
 
     def done(value: int) -> None:
         seen["value"] = value
-        seen["callback_is_gui"] = QThread.currentThread() is QCoreApplication.instance().thread()
+        app = QCoreApplication.instance()
+        assert app is not None
+        seen["callback_is_gui"] = QThread.currentThread() is app.thread()
         seen["callback_ident"] = threading.get_ident()
 
     runner.run_task(work, done)
@@ -43,7 +58,7 @@ def test_work_runs_off_the_gui_thread_and_result_arrives_on_it(qtbot, runner):
     assert seen["worker_ident"] != threading.get_ident()
 
 
-def test_exception_goes_to_on_error(qtbot, runner):
+def test_exception_goes_to_on_error(qtbot: QtBot, runner: TaskRunner) -> None:
     errors: list[BaseException] = []
 
     def work() -> None:
@@ -55,9 +70,9 @@ def test_exception_goes_to_on_error(qtbot, runner):
     assert str(errors[0]) == "boom"
 
 
-def test_gui_thread_stays_responsive_while_work_blocks(qtbot, runner):
+def test_gui_thread_stays_responsive_while_work_blocks(qtbot: QtBot, runner: TaskRunner) -> None:
     done: list[int] = []
-    runner.run_task(lambda: time.sleep(0.6) or 1, done.append)
+    runner.run_task(lambda: sleep_then(0.6, 1), done.append)
     # The event loop keeps running while the worker sleeps.
     ticks = 0
     start = time.monotonic()
@@ -68,7 +83,7 @@ def test_gui_thread_stays_responsive_while_work_blocks(qtbot, runner):
     assert ticks >= 10
 
 
-def test_stale_results_of_a_superseded_key_are_dropped(qtbot, runner):
+def test_stale_results_of_a_superseded_key_are_dropped(qtbot: QtBot, runner: TaskRunner) -> None:
     delivered: list[str] = []
     release_old = threading.Event()
 
@@ -86,16 +101,16 @@ def test_stale_results_of_a_superseded_key_are_dropped(qtbot, runner):
     assert delivered == ["new"]
 
 
-def test_supersede_drops_pending_result(qtbot, runner):
+def test_supersede_drops_pending_result(qtbot: QtBot, runner: TaskRunner) -> None:
     delivered: list[str] = []
-    runner.run_latest("article", lambda: time.sleep(0.2) or "a", delivered.append)
+    runner.run_latest("article", lambda: sleep_then(0.2, "a"), delivered.append)
     runner.supersede("article")
     qtbot.waitUntil(lambda: runner.pending == 0, timeout=5000)
     qtbot.wait(50)
     assert delivered == []
 
 
-def test_independent_keys_do_not_drop_each_other(qtbot, runner):
+def test_independent_keys_do_not_drop_each_other(qtbot: QtBot, runner: TaskRunner) -> None:
     delivered: list[str] = []
     runner.run_latest("search", lambda: "s", delivered.append)
     runner.run_latest("categories", lambda: "c", delivered.append)
@@ -103,11 +118,11 @@ def test_independent_keys_do_not_drop_each_other(qtbot, runner):
     assert sorted(delivered) == ["c", "s"]
 
 
-def test_serial_pool_keeps_order(qtbot, runner):
+def test_serial_pool_keeps_order(qtbot: QtBot, runner: TaskRunner) -> None:
     order: list[int] = []
     lock = threading.Lock()
 
-    def job(i: int):
+    def job(i: int) -> Callable[[], int]:
         def run() -> int:
             time.sleep(0.02 if i % 2 == 0 else 0)
             with lock:
@@ -122,7 +137,7 @@ def test_serial_pool_keeps_order(qtbot, runner):
     assert order == list(range(6))
 
 
-def test_busy_signal(qtbot, runner):
+def test_busy_signal(qtbot: QtBot, runner: TaskRunner) -> None:
     with qtbot.waitSignal(runner.busy_changed, timeout=2000) as started:
         runner.run_task(lambda: time.sleep(0.1))
     assert started.args == [True]
@@ -131,7 +146,7 @@ def test_busy_signal(qtbot, runner):
     assert finished.args == [False]
 
 
-def test_callback_error_does_not_break_delivery(qtbot, runner):
+def test_callback_error_does_not_break_delivery(qtbot: QtBot, runner: TaskRunner) -> None:
     delivered: list[int] = []
 
     def bad(_v: object) -> None:
@@ -142,10 +157,10 @@ def test_callback_error_does_not_break_delivery(qtbot, runner):
     qtbot.waitUntil(lambda: delivered == [2], timeout=5000)
 
 
-def test_nothing_is_delivered_after_shutdown(qtbot, qapp):
+def test_nothing_is_delivered_after_shutdown(qtbot: QtBot, qapp: QApplication) -> None:
     runner = TaskRunner()
     delivered: list[int] = []
-    runner.run_task(lambda: time.sleep(0.2) or 1, delivered.append)
+    runner.run_task(lambda: sleep_then(0.2, 1), delivered.append)
     assert runner.shutdown(2000) is True
     qtbot.wait(100)
     assert delivered == []

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import pytest
 from PySide6.QtCore import QObject, QPoint, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QTextDocument
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QDialogButtonBox
 
 from client.ui.settings import (
@@ -15,6 +19,12 @@ from client.ui.settings import (
     open_qsettings,
 )
 from client.ui.widgets import HTML_ROLE, ArticleBrowser, BannerArea, ResultList
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from PySide6.QtWidgets import QApplication
+    from pytestqt.qtbot import QtBot
 
 
 class UrlCatcher(QObject):
@@ -28,16 +38,17 @@ class UrlCatcher(QObject):
 
 
 @pytest.fixture
-def catcher(qapp):
+def catcher(qapp: QApplication) -> Iterator[UrlCatcher]:
     c = UrlCatcher()
     for scheme in ("http", "https", "mailto", "file", "javascript", "smb"):
-        QDesktopServices.setUrlHandler(scheme, c, "open")
+        # The stub says bytes; PySide6 only accepts the method name as str.
+        QDesktopServices.setUrlHandler(scheme, c, "open")  # type: ignore[arg-type]
     yield c
     for scheme in ("http", "https", "mailto", "file", "javascript", "smb"):
         QDesktopServices.unsetUrlHandler(scheme)
 
 
-def test_article_browser_loads_no_resources(qtbot):
+def test_article_browser_loads_no_resources(qtbot: QtBot) -> None:
     browser = ArticleBrowser()
     qtbot.addWidget(browser)
     browser.setHtml(
@@ -59,7 +70,9 @@ def test_article_browser_loads_no_resources(qtbot):
     assert "before" in browser.toPlainText() and "after" in browser.toPlainText()
 
 
-def test_article_links_open_in_system_browser_only_for_safe_schemes(qtbot, catcher):
+def test_article_links_open_in_system_browser_only_for_safe_schemes(
+    qtbot: QtBot, catcher: UrlCatcher
+) -> None:
     browser = ArticleBrowser()
     qtbot.addWidget(browser)
     internal: list[str] = []
@@ -84,7 +97,7 @@ def test_article_links_open_in_system_browser_only_for_safe_schemes(qtbot, catch
     assert browser.source().isEmpty()
 
 
-def test_clicking_a_link_does_not_navigate(qtbot, catcher):
+def test_clicking_a_link_does_not_navigate(qtbot: QtBot, catcher: UrlCatcher) -> None:
     browser = ArticleBrowser()
     qtbot.addWidget(browser)
     browser.setHtml('<p><a href="https://example.com/doc">docs</a></p>')
@@ -94,12 +107,12 @@ def test_clicking_a_link_does_not_navigate(qtbot, catcher):
     cursor = browser.document().find("docs")
     rect = browser.cursorRect(cursor)
     pos = QPoint(rect.left() - 8, rect.center().y())
-    qtbot.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=pos)
+    QTest.mouseClick(browser.viewport(), Qt.MouseButton.LeftButton, pos=pos)
     qtbot.waitUntil(lambda: catcher.urls == ["https://example.com/doc"], timeout=2000)
     assert "docs" in browser.toPlainText()
 
 
-def test_banner_area(qtbot):
+def test_banner_area(qtbot: QtBot) -> None:
     area = BannerArea()
     qtbot.addWidget(area)
     assert area.isHidden()
@@ -114,12 +127,14 @@ def test_banner_area(qtbot):
     banner.action_clicked.emit()
     assert actions == ["offline"]
     area.clear_notice("offline")
-    area.notice("identity").dismissed.emit()
+    identity = area.notice("identity")
+    assert identity is not None
+    identity.dismissed.emit()
     assert area.texts() == {}
     assert area.isHidden()
 
 
-def test_result_rows_grow_with_wrapped_text(qtbot):
+def test_result_rows_grow_with_wrapped_text(qtbot: QtBot) -> None:
     from PySide6.QtWidgets import QListWidgetItem
 
     view = ResultList()
@@ -151,11 +166,13 @@ def test_result_rows_grow_with_wrapped_text(qtbot):
         ("", None),
     ],
 )
-def test_normalize_server_url(url, expected):
+def test_normalize_server_url(url: str, expected: str | None) -> None:
     assert normalize_server_url(url) == expected
 
 
-def test_settings_are_kept_in_the_data_dir(tmp_path, monkeypatch, qapp):
+def test_settings_are_kept_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, qapp: QApplication
+) -> None:
     monkeypatch.setenv("HELPBRIDGE_DATA_DIR", str(tmp_path))
     settings = PortalSettings(open_qsettings())
     assert settings.server_url == DEFAULT_SERVER_URL
@@ -173,7 +190,7 @@ def test_settings_are_kept_in_the_data_dir(tmp_path, monkeypatch, qapp):
     assert settings.language == "system"
 
 
-def test_settings_dialog_validates(qtbot):
+def test_settings_dialog_validates(qtbot: QtBot) -> None:
     dialog = SettingsDialog("http://127.0.0.1:8765", "zh_CN")
     qtbot.addWidget(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)

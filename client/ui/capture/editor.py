@@ -96,6 +96,19 @@ from client.ui.tasks import TaskRunner
 log = logging.getLogger(__name__)
 
 BACKDROP = QColor("#e5e7eb")
+
+# Only the editor's own chrome; colours follow client.ui.look's palette.
+EDITOR_STYLE = """
+QToolBar#AnnotationTools {
+    background: #ffffff; border: none; border-bottom: 1px solid #e5e7eb;
+    padding: 4px 8px; spacing: 2px;
+}
+QToolBar#AnnotationTools QToolButton { padding: 5px; border-radius: 6px; border: none; }
+QToolBar#AnnotationTools QToolButton:hover { background: #eef0f4; }
+QToolBar#AnnotationTools QToolButton:checked { background: #dbeafe; }
+QToolBar#AnnotationTools QToolButton::menu-button { border: none; width: 12px; }
+QToolBar#AnnotationTools QToolButton::menu-indicator { subcontrol-position: bottom right; }
+"""
 MIN_DRAG = 3.0
 """Shapes smaller than this (image px) are treated as a slip of the mouse."""
 
@@ -296,6 +309,7 @@ class AnnotationEditor(QDialog):
         self.setWindowTitle(self.tr("Edit screenshot"))
         self.setSizeGripEnabled(True)
         self.setAcceptDrops(True)
+        self.setStyleSheet(EDITOR_STYLE)
         self.runner = runner if runner is not None else TaskRunner(self)
         self.scene = QGraphicsScene(self)
         self.undo_stack = QUndoStack(self)

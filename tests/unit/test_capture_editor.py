@@ -402,3 +402,22 @@ def test_text_and_markers_render_into_the_export(qtbot: QtBot, editor: Annotatio
     out = export(qtbot, editor)
     band = out[255:295, 80:120, :3]
     assert (band.sum(axis=2) < 200).sum() > 10  # the number's dark pixels
+
+
+def test_editing_existing_text_is_undoable(qtbot: QtBot, editor: AnnotationEditor) -> None:
+    editor.set_tool(Tool.TEXT)
+    click(qtbot, editor, 60, 100)
+    QTest.keyClicks(editor.view.viewport(), "first")
+    QTest.keyClick(editor.view.viewport(), Qt.Key.Key_Escape)
+    (text,) = [i for i in editor.annotation_items() if isinstance(i, TextItem)]
+    centre = text.sceneBoundingRect().center()
+    click(qtbot, editor, centre.x(), centre.y())  # the text tool on a text edits it
+    assert text.editing
+    QTest.keyClicks(editor.view.viewport(), " second")
+    QTest.keyClick(editor.view.viewport(), Qt.Key.Key_Escape)
+    assert text.toPlainText() == "first second"
+    assert len(editor.annotation_items()) == 1
+    editor.undo_action.trigger()
+    assert text.toPlainText() == "first"
+    editor.redo_action.trigger()
+    assert text.toPlainText() == "first second"

@@ -863,17 +863,18 @@ class AnnotationEditor(QDialog):
     def _add_text(self, raw: QPointF) -> None:
         for item in self.scene.items(raw):
             if isinstance(item, TextItem):
-                self._text_before[item] = item.toPlainText()
                 item.start_editing()
                 return
         pixel_size = round(22 * self._unit())
-        item = TextItem(self.colour, pixel_size, self._text_finished)
+        item = TextItem(self.colour, pixel_size, self._text_finished, self._text_started)
         pos = self._clamp(raw)
         item.setPos(pos - QPointF(4, pixel_size * 0.7))
         item.setZValue(self._top_z())
         self.scene.addItem(item)
-        self._text_before[item] = ""
         item.start_editing()
+
+    def _text_started(self, item: TextItem) -> None:
+        self._text_before[item] = item.toPlainText()
 
     def _text_finished(self, item: TextItem) -> None:
         before = self._text_before.pop(item, None)

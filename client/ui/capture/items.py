@@ -144,6 +144,7 @@ class TextItem(QGraphicsTextItem):
         colour: QColor,
         pixel_size: int,
         on_finished: Callable[[TextItem], None] | None = None,
+        on_started: Callable[[TextItem], None] | None = None,
     ) -> None:
         super().__init__()
         font = QFont()
@@ -153,12 +154,15 @@ class TextItem(QGraphicsTextItem):
         self.setDefaultTextColor(colour)
         self.setFlags(MOVABLE | QGraphicsItem.GraphicsItemFlag.ItemIsFocusable)
         self._on_finished = on_finished
+        self._on_started = on_started
 
     @property
     def editing(self) -> bool:
         return self.textInteractionFlags() != Qt.TextInteractionFlag.NoTextInteraction
 
     def start_editing(self) -> None:
+        if self._on_started is not None and not self.editing:
+            self._on_started(self)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextEditorInteraction)
         self.setFocus(Qt.FocusReason.MouseFocusReason)
         cursor = self.textCursor()

@@ -44,12 +44,17 @@ class _ScreenOverlay(QWidget):
     """Shows one screen's part of the snapshot and forwards input."""
 
     def __init__(self, selector: RegionSelector, info: ScreenInfo) -> None:
-        super().__init__(
-            None,
+        flags = (
             Qt.WindowType.FramelessWindowHint
             | Qt.WindowType.WindowStaysOnTopHint
-            | Qt.WindowType.Tool,
+            | Qt.WindowType.Tool
         )
+        if QGuiApplication.platformName() == "xcb":
+            # Unmanaged (override-redirect) on X11: the window manager can
+            # neither move it nor keep panels and docks above it. Keyboard
+            # input then needs the grab that RegionSelector.start() takes.
+            flags |= Qt.WindowType.BypassWindowManagerHint
+        super().__init__(None, flags)
         self._selector = selector
         self.info = info
         self.setObjectName("CaptureOverlay")

@@ -378,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps({k: v for k, v in result.items() if k not in ("by_kind", "slowest")}))
         return 0
-    print(f"{result['articles']} articles indexed in {result['index_s']} s ({result['backend']})")
+    built = (
+        "kept from an earlier run"
+        if result["index_s"] is None
+        else f"indexed in {result['index_s']} s"
+    )
+    print(f"{result['articles']} articles {built} ({result['backend']})")
     print(
         f"{result['queries']} queries: p50 {result['p50_ms']} ms, p95 {result['p95_ms']} ms, "
         f"p99 {result['p99_ms']} ms, max {result['max_ms']} ms"

@@ -104,7 +104,7 @@ def test_agent_crud_keeps_search_in_step(fresh_server: LiveServer) -> None:
         f"{url}/{art['id']}",
         headers=h,
         timeout=5,
-        json={"title": "Quasar module", "body": "quasar"},
+        json={"title": "Quasar module", "body": "quasar", "tags": ["quasar"]},
     )
     assert r.status_code == 200
     assert get(fresh_server, "/kb/search", q="zephyrine").json()["total"] == 0

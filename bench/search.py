@@ -26,13 +26,14 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import Table, delete, func, insert, select
 
 from server import models
 from server.db import Database, sqlite_url
@@ -230,7 +231,7 @@ def queries(n: int, seed: int = SEED + 1) -> list[tuple[str, str, dict[str, Any]
         i = rng.randrange(1, len(word) - 1)
         return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
-    makers = [
+    makers: list[tuple[str, Callable[[], str]]] = [
         ("zh-1char", lambda: rng.choice(zh_chars)),
         ("zh-1char-common", lambda: rng.choice(common_zh)),
         ("zh-2char", lambda: rng.choice([w for w in ZH_WORDS if len(w) == 2])),
@@ -296,7 +297,8 @@ def build(db: Database, n: int, batch: int = 5000) -> float | None:
             return None
     corpus = Corpus()
     now = datetime.now(UTC)
-    table = models.Article.__table__
+    table = models.Article.__table__  # a Table at run time
+    assert isinstance(table, Table)
     with db.engine.begin() as conn:
         conn.execute(delete(table))
         for start in range(0, n, batch):

@@ -29,6 +29,7 @@ from server.config import Settings
 from server.db import Database
 from server.identity import sign_identity
 from server.kb.importer import import_directory
+from server.kb.search import SearchIndex
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,7 @@ class LiveServer:
     settings: Settings
     kid: str
     secret: str
+    search: SearchIndex
     _server: uvicorn.Server = field(repr=False)
     _thread: threading.Thread = field(repr=False)
 
@@ -108,7 +110,9 @@ def start_live_server(data_dir: Path, *, seed_kb: bool = True, **settings: Any) 
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("test service did not start")
         time.sleep(0.01)
-    return LiveServer(f"http://127.0.0.1:{port}", data_dir, db, cfg, kid, secret, server, thread)
+    return LiveServer(
+        f"http://127.0.0.1:{port}", data_dir, db, cfg, kid, secret, app.state.search, server, thread
+    )
 
 
 @dataclass

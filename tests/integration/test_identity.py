@@ -53,7 +53,7 @@ def test_identity_exchange_creates_and_updates_customer(fresh_server: LiveServer
 
 
 def _none_alg(sub: str) -> str:
-    return jwt.encode({"sub": sub, "exp": int(time.time()) + 60}, None, algorithm="none")
+    return jwt.encode({"sub": sub, "exp": int(time.time()) + 60}, "", algorithm="none")
 
 
 @pytest.mark.parametrize(

@@ -135,7 +135,7 @@ def test_import_is_idempotent_and_reports_bad_files(
     (folder / "badyaml.md").write_text("---\ntitle: [unclosed\n---\nx\n")
     (folder / "badlocale.md").write_text("---\nlocale: fr\ntitle: t\n---\nx\n")
     (folder / "binary.md").write_bytes(b"\xff\xfe\x00bad")
-    app_search = fresh_server._server.config.app.state.search  # type: ignore[attr-defined]
+    app_search = fresh_server.search
     report = import_directory(fresh_server.db, app_search, folder)
     assert report.created == 1
     assert len(report.errors) == 4

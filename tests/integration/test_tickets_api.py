@@ -300,7 +300,9 @@ def test_agent_queue_filters_assignment_and_sla(fresh_server: LiveServer) -> Non
     )
     # Breach: push t1's due time into the past.
     with fresh_server.db.session() as s:
-        s.get(models.Ticket, t1["id"]).first_response_due = datetime.now(UTC) - timedelta(minutes=1)
+        row = s.get(models.Ticket, t1["id"])
+        assert row is not None
+        row.first_response_due = datetime.now(UTC) - timedelta(minutes=1)
     breached = a1.req("GET", "/agent/tickets", params={"breached": "true"}).json()["tickets"]
     assert [t["id"] for t in breached] == [t1["id"]] and breached[0]["sla_breached"]
     # SLA table: agents read, only administrators change.

@@ -8,14 +8,14 @@ import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import insert, text
+from sqlalchemy import Table, insert, text
 
 from protocol.models import MAX_QUERY_CHARS, SearchResults
 from server import models
@@ -23,6 +23,8 @@ from server.db import Database, sqlite_url
 from server.kb import _schema
 from server.kb import search as search_mod
 from server.kb.search import SearchIndex
+
+ARTICLE_TABLE = cast(Table, models.Article.__table__)
 
 ARTICLES: list[dict[str, Any]] = [
     {
@@ -389,7 +391,7 @@ def test_rebuild_indexes_rows_added_behind_its_back(fresh: Any) -> None:
     add(db, index, locale="en", title="Indexed", body="alpha")
     with db.engine.begin() as conn:
         conn.execute(
-            insert(models.Article.__table__),
+            insert(ARTICLE_TABLE),
             [
                 {
                     "locale": "en",
@@ -411,7 +413,7 @@ def test_rebuild_indexes_rows_added_behind_its_back(fresh: Any) -> None:
     # A new SearchIndex finds the index current and does not rebuild...
     with db.engine.begin() as conn:
         conn.execute(
-            insert(models.Article.__table__),
+            insert(ARTICLE_TABLE),
             [
                 {
                     "locale": "en",

@@ -86,8 +86,13 @@ class CloseCode(IntEnum):
 
     normal = 1000
     going_away = 1001
-    """The service is shutting down: reconnect (with backoff)."""
+    """The service is going away: reconnect (with backoff) and resume."""
     internal_error = 1011
+    service_restart = 1012
+    """What uvicorn sends to open sockets when the service stops or restarts:
+    reconnect (with backoff) and resume."""
+    overloaded = 1013
+    """The client did not read its events fast enough: reconnect and resume."""
     malformed = 4400
     """A frame that is not a valid event (or hello sent twice): do not resend it."""
     unauthorized = 4401

@@ -244,3 +244,107 @@ class SlaPolicy(Base):
     priority: Mapped[str] = mapped_column(String(2))
     first_response_minutes: Mapped[int] = mapped_column(Integer)
     resolution_minutes: Mapped[int] = mapped_column(Integer)
+
+
+# --- live chat ------------------------------------------------------------------
+
+
+class Conversation(Base):
+    """A live chat between a customer and the bot, then an agent.
+
+    ``last_seq`` numbers the conversation's messages (every message takes the
+    next number in the transaction that stores it); ``last_public_seq`` is the
+    newest one customers can see (internal notes are not)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (
+        Index("ix_conversations_customer_status", "customer_id", "status"),
+        Index("ix_conversations_assignee_status", "assignee_id", "status"),
+        Index("ix_conversations_status_queued", "status", "queued_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default="bot")
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
+    tier: Mapped[str] = mapped_column(String(10), default="normal")
+    product: Mapped[str] = mapped_column(String(100), default="")
+    locale: Mapped[str] = mapped_column(String(10), default="en")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True
+    )
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    last_public_seq: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChatMessage(Base):
+    """One message of a conversation. ``client_id`` is the sender's own id
+    for it: a replayed send finds the stored row instead of adding one.
+    ``attachment_ids`` name ``attachments`` rows the sender owns;
+    ``prev_public_seq`` is the customer-visible message before this one (the
+    ``prev_seq`` customers get)."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_chat_messages_seq"),
+        UniqueConstraint(
+            "sender_kind", "sender_id", "client_id", name="uq_chat_messages_sender_client"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_public_seq: Mapped[int] = mapped_column(Integer, default=0)
+    client_id: Mapped[str] = mapped_column(String(64))
+    sender_kind: Mapped[str] = mapped_column(String(10))
+    sender_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sender_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    internal: Mapped[bool] = mapped_column(Boolean, default=False)
+    articles: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    attachment_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ChatRead(Base):
+    """How far one reader has read a conversation (read receipts, unread counts)."""
+
+    __tablename__ = "chat_reads"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "reader_kind", "reader_id", name="uq_chat_reads"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE")
+    )
+    reader_kind: Mapped[str] = mapped_column(String(10))
+    reader_id: Mapped[int] = mapped_column(Integer)
+    last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgentPresence(Base):
+    """An agent's chosen chat status and capacity. Whether they are connected
+    is known only to the running service; at start-up everyone is offline."""
+
+    __tablename__ = "agent_presence"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    status: Mapped[str] = mapped_column(String(10), default="offline")
+    capacity: Mapped[int] = mapped_column(Integer, default=5)
+    products: Mapped[list[str]] = mapped_column(JSON, default=list)
+    last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

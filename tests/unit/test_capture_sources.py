@@ -18,6 +18,16 @@ from client.ui.capture import ImageDropArea, image_error_message, image_from_cli
 from client.ui.capture.sources import qimage_to_rgba, rgba_to_qimage
 
 
+@pytest.fixture(autouse=True)
+def _empty_clipboard_after(qapp: QApplication) -> object:
+    # The clipboard owns the QMimeData it was given; emptying it while the
+    # application lives lets Qt free it now, instead of at interpreter exit
+    # where its deletion races the Python wrapper (a crash on exit).
+    yield
+    QGuiApplication.clipboard().clear()
+    QApplication.processEvents()
+
+
 def test_clipboard_image_data(qapp: QApplication) -> None:
     image = QImage(40, 20, QImage.Format.Format_RGB32)
     image.fill(QColor("#a855f7"))

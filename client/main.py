@@ -41,6 +41,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="read the customer's signed identity token (one line) from standard input",
     )
     parser.add_argument(
+        "--request-stdin",
+        action="store_true",
+        help="read one host request as a JSON line from standard input "
+        '(e.g. {"open": "ticket", "context": {...}, "identity": "<token>"}; see docs/embedding.md)',
+    )
+    parser.add_argument(
         "--lang", metavar="LOCALE", help="user interface language: zh_CN or en (default: system)"
     )
     parser.add_argument("--minimized", action="store_true", help="start in the tray (or minimized)")
@@ -94,7 +100,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     from client.ui.app import Options
 
     options = Options(server=opts.server, lang=opts.lang, minimized=opts.minimized)
-    if opts.url:
+    if opts.request_stdin and (opts.identity_stdin or opts.url):
+        return _error("--request-stdin carries the whole request: give it alone")
+    if opts.request_stdin:
+        from client.core.identity import IdentityError, read_request_stdin
+
+        try:
+            host_request = read_request_stdin()
+        except IdentityError as exc:
+            return _error(str(exc))
+        options.identity = host_request.identity
+        host_request = host_request.model_copy(update={"identity": None})
+        options.request = host_request
+        options.request_payload = host_request.model_dump(exclude_none=True)
+    elif opts.url:
         from protocol.host import HostRequestError, parse_help_url
 
         try:

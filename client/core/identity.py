@@ -22,6 +22,8 @@ from typing import IO, Any
 
 import jwt
 
+from protocol.host import MAX_LINE_BYTES, HostRequest, HostRequestError, parse_host_line
+
 __all__ = ["MAX_TOKEN_CHARS", "IdentityError", "peek_claims", "read_identity_stdin"]
 
 MAX_TOKEN_CHARS = 8192
@@ -81,6 +83,46 @@ def read_identity_stdin(stream: IO[Any] | None = None, timeout_s: float = 5.0) -
     return token
 
 
+def read_request_stdin(stream: IO[Any] | None = None, timeout_s: float = 5.0) -> HostRequest:
+    """Read one host request (a JSON line, protocol/host.py) from stdin.
+
+    The host's richest way to open the portal: the same line it could send to
+    the local socket, identity included, without finding the socket itself.
+    Raises :class:`IdentityError` with a clear message for anything unusable.
+    """
+    if stream is None:
+        stream = sys.stdin
+    if stream is None or stream.closed:
+        raise IdentityError("--request-stdin was given but there is no standard input")
+    try:
+        is_tty = stream.isatty()
+    except (OSError, ValueError):
+        is_tty = False
+    if is_tty:
+        raise IdentityError(
+            "--request-stdin expects the host application to pipe one JSON line to "
+            "standard input, but standard input is a terminal"
+        )
+    fd = _fileno(stream)
+    raw: str | bytes | None
+    if fd is not None and os.name == "posix":
+        raw = _read_line_fd(fd, timeout_s, limit=MAX_LINE_BYTES)
+    else:
+        raw = _read_line_thread(stream, timeout_s, limit=MAX_LINE_BYTES)
+    if raw is None:
+        raise IdentityError(
+            f"no request arrived on standard input within {timeout_s:g} s; the host must "
+            "write one JSON line followed by a newline"
+        )
+    try:
+        request = parse_host_line(raw)
+    except HostRequestError as exc:
+        raise IdentityError(f"the request on standard input is unusable: {exc}") from exc
+    if request.identity is not None:
+        check_token_shape(request.identity.strip())
+    return request
+
+
 def check_token_shape(token: str) -> None:
     """Raise :class:`IdentityError` unless ``token`` looks like a compact JWS."""
     if len(token) > MAX_TOKEN_CHARS:
@@ -129,7 +171,7 @@ def _fileno(stream: IO[Any]) -> int | None:
         return None
 
 
-def _read_line_fd(fd: int, timeout_s: float) -> bytes | None:
+def _read_line_fd(fd: int, timeout_s: float, limit: int = _READ_LIMIT) -> bytes | None:
     """Read up to the first newline or end of input, with a deadline.
 
     Returns None if the deadline passes before a newline or EOF. Reads the
@@ -157,18 +199,20 @@ def _read_line_fd(fd: int, timeout_s: float) -> bytes | None:
                 return b"".join(chunks)
             chunks.append(chunk)
             size += len(chunk)
-            if size > _READ_LIMIT:
+            if size > limit:
                 return b"".join(chunks)
 
 
-def _read_line_thread(stream: IO[Any], timeout_s: float) -> str | bytes | None:
+def _read_line_thread(
+    stream: IO[Any], timeout_s: float, limit: int = _READ_LIMIT
+) -> str | bytes | None:
     """Windows pipes cannot be polled: read in a daemon thread and stop waiting."""
     result: list[str | bytes] = []
     failure: list[BaseException] = []
 
     def reader() -> None:
         try:
-            result.append(stream.readline(_READ_LIMIT + 1))
+            result.append(stream.readline(limit + 1))
         except Exception as exc:
             failure.append(exc)
 

@@ -181,3 +181,40 @@ def test_second_launch_refuses_a_bad_help_url(
     assert code == 2
     assert "article" in err
     assert running.shown == []
+
+
+def test_second_launch_forwards_a_request_line_with_identity(
+    qtbot: QtBot, running: PortalHarness, live_server: LiveServer
+) -> None:
+    token = live_server.sign("cust-request", name="Zhou Yu")
+    proc = launch(running, live_server, "--request-stdin")
+    request = {
+        "open": "search",
+        "query": "password",
+        "context": {"module": "Login"},
+        "identity": token,
+    }
+    code, err = finish(qtbot, proc, stdin=json.dumps(request) + "\n")
+    assert code == 0, err
+    _q, total, _f = running.wait_shown("password")
+    assert total > 0
+    qtbot.waitUntil(lambda: running.window.customer_name.text() == "Zhou Yu", timeout=10000)
+
+
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        ("not json\n", "not valid JSON"),
+        ('{"open": "nowhere"}\n', "open"),
+        ('{"open": "home", "identity": "abc"}\n', "token"),
+        ("", "empty request"),
+    ],
+)
+def test_request_stdin_refuses_bad_lines(
+    qtbot: QtBot, running: PortalHarness, live_server: LiveServer, stdin: str, message: str
+) -> None:
+    proc = launch(running, live_server, "--request-stdin")
+    code, err = finish(qtbot, proc, stdin=stdin)
+    assert code == 2
+    assert message.lower() in err.lower(), err
+    assert "Traceback" not in err

@@ -107,10 +107,49 @@ def error_message(code: str | None) -> str:
         "internal": QCoreApplication.translate(
             "Errors", "The help service had a problem. Please try again later."
         ),
+        "too_large": QCoreApplication.translate(
+            "Errors",
+            "A file is too large. Each file may be at most 20 MB, and all files "
+            "together at most 50 MB.",
+        ),
+        "local_file": QCoreApplication.translate(
+            "Errors",
+            "A file on this computer could not be read or written. "
+            "Check that it still exists and that you may open it.",
+        ),
+        "conflict": QCoreApplication.translate(
+            "Errors", "This was changed in the meantime. Reload and try again."
+        ),
+        "unsupported": QCoreApplication.translate(
+            "Errors", "The help service does not support this."
+        ),
+        "not_ready": QCoreApplication.translate(
+            "Errors",
+            "You are not signed in yet. Please open Help from your application, then try again.",
+        ),
     }
     if code and code in messages:
         return messages[code]
     return QCoreApplication.translate("Errors", "Something went wrong. Please try again.")
+
+
+def ticket_error_message(code: str | None) -> str:
+    """Like :func:`error_message`, worded for tickets where it matters."""
+    messages = {
+        "not_found": QCoreApplication.translate("Errors", "This ticket is no longer available."),
+        "conflict": QCoreApplication.translate(
+            "Errors",
+            "This ticket was changed in the meantime (it may have been closed). "
+            "Reload it and try again; a closed ticket needs a new one.",
+        ),
+        "invalid_request": QCoreApplication.translate(
+            "Errors", "The help service did not accept this ticket. Please check what you wrote."
+        ),
+        "forbidden": QCoreApplication.translate("Errors", "This ticket belongs to someone else."),
+    }
+    if code and code in messages:
+        return messages[code]
+    return error_message(code)
 
 
 def exception_code(exc: BaseException) -> str:

@@ -1,4 +1,5 @@
-"""The portal's main window: search, browse categories, read articles.
+"""The portal's main window: search, browse categories, read articles;
+the Tickets section (client/ui/tickets/) next to it.
 
 Everything that may block goes through :class:`client.ui.portal.Portal` (and
 so through the TaskRunner); this module only arranges widgets and reacts to
@@ -18,7 +19,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, QDate, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QPaintEvent, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -40,13 +41,16 @@ from PySide6.QtWidgets import (
 from client.ui.errors import error_message, exception_code
 from client.ui.highlight import highlight_html
 from client.ui.look import app_icon, icon
+from client.ui.tickets.service import TicketService
 from client.ui.widgets import HTML_ROLE, ID_ROLE, TITLE_ROLE, ArticleBrowser, BannerArea, ResultList
 
 if TYPE_CHECKING:
     from client.ui.portal import Fetched, Portal
     from client.ui.settings import PortalSettings, SettingsDialog
+    from client.ui.tickets.panel import TicketsPanel
     from protocol.host import HostRequest
     from protocol.models import Article, CategoryList, Customer, SearchResults
+    from protocol.tickets import TicketSummary
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,7 @@ PER_PAGE = 10
 STARTUP_MARK_ENV = "HELPBRIDGE_STARTUP_MARK"
 
 PAGE_HOME, PAGE_RESULTS, PAGE_ARTICLE = 0, 1, 2
+SECTION_HELP, SECTION_TICKETS, SECTION_CHAT = 0, 1, 2
 
 ARTICLE_CSS = """
 body { font-size: 14px; line-height: 150%; color: #1f2937; }
@@ -82,10 +87,13 @@ class MainWindow(QMainWindow):
             is now hidden instead of quitting.
         search_shown(str, int, str): results for (query, total, first title)
             are on screen; also written to the log.
+        notification_requested(str, str, int): (title, text, ticket id) for
+            a tray message: support answered or changed a ticket.
     """
 
     hidden_to_tray = Signal()
     search_shown = Signal(str, int, str)
+    notification_requested = Signal(str, str, int)
 
     def __init__(
         self, portal: Portal, settings: PortalSettings, parent: QWidget | None = None
@@ -103,6 +111,9 @@ class MainWindow(QMainWindow):
         self._article_id: int | None = None
         self._back_page = PAGE_HOME
         self._categories_loaded = False
+        self._tickets_panel: TicketsPanel | None = None
+        self._pending_form: tuple[dict[str, str], str] | None = None
+        self.tickets = TicketService(portal, parent=self)
 
         self.setWindowTitle("HelpBridge")
         self.setWindowIcon(app_icon())
@@ -122,9 +133,14 @@ class MainWindow(QMainWindow):
         self.banners = BannerArea(body)
         self.banners.action.connect(self._on_banner_action)
         body_layout.addWidget(self.banners)
-        body_layout.addLayout(self._build_search_row())
+        self.section_stack = QStackedWidget(body)
+        help_page = QWidget(self.section_stack)
+        help_layout = QVBoxLayout(help_page)
+        help_layout.setContentsMargins(0, 0, 0, 0)
+        help_layout.setSpacing(12)
+        help_layout.addLayout(self._build_search_row())
 
-        splitter = QSplitter(Qt.Orientation.Horizontal, body)
+        splitter = QSplitter(Qt.Orientation.Horizontal, help_page)
         splitter.setChildrenCollapsible(False)
         splitter.setHandleWidth(12)
         splitter.addWidget(self._build_categories_panel())
@@ -132,7 +148,14 @@ class MainWindow(QMainWindow):
         splitter.setStretchFactor(0, 0)
         splitter.setStretchFactor(1, 1)
         splitter.setSizes([250, 710])
-        body_layout.addWidget(splitter, 1)
+        help_layout.addWidget(splitter, 1)
+        self.section_stack.addWidget(help_page)
+        # The Tickets section is built the first time it is needed.
+        self.tickets_host = QWidget(self.section_stack)
+        tickets_layout = QVBoxLayout(self.tickets_host)
+        tickets_layout.setContentsMargins(0, 0, 0, 0)
+        self.section_stack.addWidget(self.tickets_host)
+        body_layout.addWidget(self.section_stack, 1)
         root.addWidget(body, 1)
         self.setCentralWidget(central)
 
@@ -144,6 +167,26 @@ class MainWindow(QMainWindow):
         QShortcut(QKeySequence.StandardKey.Find, self, self.focus_search)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self._on_escape)
         QShortcut(QKeySequence.StandardKey.Back, self, self.go_back)
+        self.sections.currentChanged.connect(self._on_section_changed)
+
+        self.tickets.news.connect(self._on_ticket_news)
+        self.tickets.unread_changed.connect(self._show_unread)
+        self.tickets.auth_needed.connect(self._on_tickets_auth_needed)
+        self.tickets.problem.connect(
+            lambda detail: self.banners.show_notice(
+                "outbox",
+                "warning",
+                self.tr(
+                    "Tickets cannot be saved on this computer: one written while offline "
+                    "would be lost if HelpBridge closes."
+                ),
+                detail=detail,
+            )
+        )
+        self.tickets.account_changed.connect(self._on_account_changed)
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self._on_quit)
 
         portal.online_changed.connect(self._on_online_changed)
         portal.customer_changed.connect(self.set_customer)
@@ -172,12 +215,14 @@ class MainWindow(QMainWindow):
         self.sections.addTab(icon("help"), self.tr("Help"))
         self.sections.addTab(icon("ticket"), self.tr("Tickets"))
         self.sections.addTab(icon("chat"), self.tr("Chat"))
-        for index in (1, 2):
-            self.sections.setTabEnabled(index, False)
-            self.sections.setTabToolTip(
-                index, self.tr("Coming soon in a later version of HelpBridge")
-            )
-        self.sections.setTabToolTip(0, self.tr("Search and read help articles"))
+        self.sections.setTabEnabled(SECTION_CHAT, False)
+        self.sections.setTabToolTip(
+            SECTION_CHAT, self.tr("Coming soon in a later version of HelpBridge")
+        )
+        self.sections.setTabToolTip(SECTION_HELP, self.tr("Search and read help articles"))
+        self.sections.setTabToolTip(
+            SECTION_TICKETS, self.tr("Write to support and follow your tickets")
+        )
 
         left = QHBoxLayout()
         left.setSpacing(8)
@@ -454,6 +499,9 @@ class MainWindow(QMainWindow):
     def _on_banner_action(self, key: str) -> None:
         if key == "offline":
             self.portal.retry_now()
+        elif key == "deflection":
+            self.banners.clear_notice("deflection")
+            self.show_section(SECTION_TICKETS)
 
     def _on_server_changed(self, _url: str) -> None:
         self._set_status(None)
@@ -502,10 +550,13 @@ class MainWindow(QMainWindow):
     # -- search --------------------------------------------------------------------
 
     def focus_search(self) -> None:
+        self.show_section(SECTION_HELP)
         self.search_box.setFocus()
         self.search_box.selectAll()
 
     def _on_escape(self) -> None:
+        if self.section_stack.currentIndex() != SECTION_HELP:
+            return
         if self.pages.currentIndex() == PAGE_ARTICLE:
             self.go_back()
         elif self.search_box.text():
@@ -765,6 +816,8 @@ class MainWindow(QMainWindow):
         self.handle_request(request)
 
     def go_back(self) -> None:
+        if self.section_stack.currentIndex() != SECTION_HELP:
+            return
         if self.pages.currentIndex() != PAGE_ARTICLE:
             return
         self._article_id = None
@@ -787,6 +840,8 @@ class MainWindow(QMainWindow):
             self.portal.submit_identity(request.identity)
         self.bring_to_front()
         target = request.open
+        if target != "ticket":
+            self.show_section(SECTION_HELP)
         if target == "search":
             self._category = None
             self.categories.clearSelection()
@@ -796,14 +851,7 @@ class MainWindow(QMainWindow):
                 return "open=article needs an article id"
             self.open_article(request.article)
         elif target == "ticket":
-            self.banners.show_notice(
-                "coming_soon",
-                "info",
-                self.tr(
-                    "Tickets will come in a later version of HelpBridge. "
-                    "Until then, please search the help articles."
-                ),
-            )
+            self.open_ticket_form(dict(request.context), request.query or "")
         elif target == "chat":
             self.banners.show_notice(
                 "coming_soon",
@@ -854,12 +902,144 @@ class MainWindow(QMainWindow):
     # -- closing ---------------------------------------------------------------------------
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if self._tickets_panel is not None:
+            self._tickets_panel.save_now()
         if self.hide_to_tray:
             event.ignore()
             self.hide()
             self.hidden_to_tray.emit()
             return
+        self.tickets.shutdown()
         super().closeEvent(event)
+
+    def _on_quit(self) -> None:
+        if self._tickets_panel is not None:
+            self._tickets_panel.save_now()
+        self.tickets.shutdown()
+
+    # -- tickets -----------------------------------------------------------------------------
+
+    def show_section(self, index: int) -> None:
+        if self.sections.currentIndex() != index:
+            self.sections.setCurrentIndex(index)
+        else:
+            self._on_section_changed(index)
+
+    def _on_section_changed(self, index: int) -> None:
+        if index == SECTION_TICKETS:
+            self.tickets_panel()
+            self.section_stack.setCurrentIndex(SECTION_TICKETS)
+            self.banners.clear_notice("deflection")
+        else:
+            self.section_stack.setCurrentIndex(SECTION_HELP)
+
+    def tickets_panel(self) -> TicketsPanel:
+        """The Tickets section (built on first use)."""
+        if self._tickets_panel is None:
+            from client.ui.tickets.panel import TicketsPanel
+
+            panel = TicketsPanel(
+                self.tickets, self.portal, self.tickets_host, settings_dump=self._settings_dump
+            )
+            panel.article_requested.connect(self._open_suggested_article)
+            panel.deflected.connect(self._on_deflected)
+            layout = self.tickets_host.layout()
+            assert layout is not None
+            layout.addWidget(panel)
+            self._tickets_panel = panel
+        return self._tickets_panel
+
+    def open_ticket_form(self, context: dict[str, str] | None = None, query: str = "") -> None:
+        """Show the new-ticket form (host request or button), with the host's context."""
+        self.show_section(SECTION_TICKETS)
+        self.banners.clear_notice("deflection")
+        panel = self.tickets_panel()
+        if not panel.open_form(context, query):
+            # Signing in is under way (or not possible): open it once it is done.
+            self._pending_form = (dict(context or {}), query)
+            log.info("ticket form waits for the sign-in")
+
+    def open_ticket(self, ticket_id: int) -> None:
+        """Show one ticket (a tray message was clicked)."""
+        self.bring_to_front()
+        self.show_section(SECTION_TICKETS)
+        self.tickets_panel().open_ticket(ticket_id)
+
+    def _on_account_changed(self, account: object) -> None:
+        if account is not None and self._pending_form is not None:
+            context, query = self._pending_form
+            self._pending_form = None
+            self.tickets_panel().open_form(context, query)
+        if account is None:
+            self.banners.clear_notice("tickets_auth")
+
+    def _show_unread(self, count: int) -> None:
+        self.sections.setTabText(
+            SECTION_TICKETS,
+            self.tr("Tickets ({n})").format(n=count) if count else self.tr("Tickets"),
+        )
+
+    def _on_ticket_news(self, summary: TicketSummary, why: str) -> None:
+        panel = self._tickets_panel
+        watching = (
+            panel is not None
+            and self.isVisible()
+            and self.isActiveWindow()
+            and self.section_stack.currentIndex() == SECTION_TICKETS
+            and panel.view.isVisible()
+            and panel.view.ticket_id == summary.id
+        )
+        if watching and panel is not None:
+            panel.view.reload()
+            return
+        number = f"#{summary.number}"
+        if why == "reply":
+            who = summary.assignee_name or self.tr("Support")
+            title = self.tr("{who} replied to {number}").format(who=who, number=number)
+        else:
+            from client.ui.tickets.text import status_label
+
+            title = self.tr("{number} is now “{status}”").format(
+                number=number, status=status_label(str(summary.status))
+            )
+        log.info("ticket notification: #%d %s", summary.number, why)
+        self.notification_requested.emit(title, summary.subject, summary.id)
+
+    def _on_tickets_auth_needed(self) -> None:
+        if self.portal.customer is None:
+            return  # signing in is still under way; the outbox resumes after it
+        self.banners.show_notice(
+            "tickets_auth",
+            "warning",
+            self.tr(
+                "Your tickets are kept on this computer, but your session has ended. "
+                "Please open Help again from your application to send them."
+            ),
+        )
+
+    def _open_suggested_article(self, article_id: int) -> None:
+        self.show_section(SECTION_HELP)
+        self.open_article(article_id)
+        self.banners.show_notice(
+            "deflection",
+            "info",
+            self.tr(
+                "Opened from your ticket draft. Did this article solve it? Tell us on the form."
+            ),
+            action=self.tr("Back to my ticket"),
+        )
+
+    def _on_deflected(self, _article_id: int) -> None:
+        self.banners.show_notice(
+            "deflection", "info", self.tr("Glad that solved it. No ticket was sent.")
+        )
+
+    def _settings_dump(self) -> dict[str, str]:
+        store = self.settings.store
+        values = {key: str(store.value(key)) for key in store.allKeys()}
+        values["server_url"] = self.portal.server_url
+        values["ui_locale"] = self.portal.locale
+        return values
 
 
 def _write_mark(path: str, stamp: float) -> None:

@@ -72,6 +72,23 @@ def cache_path_for(server_url: str) -> Path:
     return default.with_name(f"{default.stem}-{digest}{default.suffix}")
 
 
+def unverified_subject(jwt: str) -> str | None:
+    """The ``sub`` claim of a JWT, NOT verified: only used to choose whose
+    local outbox to use before the service can check the token."""
+    import base64
+    import json
+
+    parts = jwt.split(".")
+    if len(parts) != 3 or len(parts[1]) > 8192:
+        return None
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except ValueError:
+        return None
+    subject = payload.get("sub") if isinstance(payload, dict) else None
+    return subject if isinstance(subject, str) and 0 < len(subject) <= 256 else None
+
+
 class Backend:
     """The blocking objects for one service URL, created lazily on a worker
     (their imports and file opening never run on the GUI thread)."""
@@ -213,6 +230,9 @@ class Portal(QObject):
             banner; kind is "info", "warning" or "error".
         notice_cleared(str): the notice with this key no longer applies.
         server_changed(str): a new service URL is in use.
+        account_known(str): the service cannot be reached, but the customer
+            is known (the last session's, or the host's identity): their
+            external id, so what they write can be kept for them.
     """
 
     online_changed = Signal(bool)
@@ -220,6 +240,7 @@ class Portal(QObject):
     notice = Signal(str, str, str, str)
     notice_cleared = Signal(str)
     server_changed = Signal(str)
+    account_known = Signal(str)
 
     def __init__(
         self,
@@ -246,6 +267,7 @@ class Portal(QObject):
         self._health_pending = False
         self._pending_identity: str | None = None
         self._restore_tried = False
+        self._account_looked_up = False
         self._problem_shown = False
         self._started = False
 
@@ -278,6 +300,7 @@ class Portal(QObject):
         self.customer = None
         self.customer_changed.emit(None)
         self._restore_tried = False
+        self._account_looked_up = False
         self._retry_attempt = 0
         self._retry_timer.stop()
         self._health_pending = False
@@ -334,6 +357,35 @@ class Portal(QObject):
             self.online = online
             log.info("service %s is %s", self.backend.server_url, "online" if online else "offline")
             self.online_changed.emit(online)
+        if not online:
+            self._lookup_account()
+
+    def _lookup_account(self) -> None:
+        """Offline and nobody signed in: say who the customer is anyway (the
+        host's identity, else the last session's), so a ticket written now is
+        kept for them. Nothing is trusted from it: the service checks the
+        session when the ticket is sent."""
+        if self.customer is not None or self._account_looked_up or not self._started:
+            return
+        self._account_looked_up = True
+        backend = self.backend
+        jwt = self._pending_identity
+
+        def find() -> str | None:
+            subject = unverified_subject(jwt) if jwt else None
+            if subject:
+                return subject
+            external_id = backend.tokens.last_customer()
+            if external_id and backend.tokens.load(external_id):
+                return external_id
+            return None
+
+        def found(external_id: str | None) -> None:
+            if backend is self.backend and external_id and self.customer is None:
+                log.info("offline; keeping new tickets for customer %s", external_id)
+                self.account_known.emit(external_id)
+
+        self.runner.run_task(find, found, lambda exc: log.info("no known customer: %s", exc))
 
     def _schedule_retry(self) -> None:
         if self._retry_timer.isActive() or self._health_pending:
@@ -474,8 +526,11 @@ class Portal(QObject):
         category: str | None = None,
         page: int = 1,
         per_page: int = 10,
+        channel: str = "search",
     ) -> None:
-        """Search; only the newest search reports back (older ones are stale)."""
+        """Search; only the newest search of a ``channel`` reports back (older
+        ones are stale). The ticket form's suggestions use their own key, so
+        they never cancel the Help page's search."""
         locale = self.locale
 
         def key() -> str:
@@ -491,7 +546,7 @@ class Portal(QObject):
             lambda cache: cache.get_search(key()),
             on_done,
             on_error,
-            latest="search",
+            latest=channel,
         )
 
     def cancel_search(self) -> None:

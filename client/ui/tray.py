@@ -1,7 +1,11 @@
-"""The system tray icon: show/hide the window and quit.
+"""The system tray icon: show/hide the window, quit, and ticket messages.
 
 Only created when ``QSystemTrayIcon.isSystemTrayAvailable()``; without a tray,
 closing the window quits the portal.
+
+When the window has a ``notification_requested(title, text, ticket_id)``
+signal (the main window does), each emission becomes a tray message;
+clicking the message calls the window's ``open_ticket(ticket_id)``.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ class Tray(QObject):
         self.menu.aboutToShow.connect(self._update_toggle_text)
         self.icon.setContextMenu(self.menu)
         self.icon.activated.connect(self._on_activated)
+        self.last_ticket: int | None = None
+        self.messages: list[tuple[str, str, int]] = []
+        """Messages shown, newest last (also what tests look at)."""
+        requested = getattr(window, "notification_requested", None)
+        if requested is not None:
+            requested.connect(self.show_ticket_message)
+        self.icon.messageClicked.connect(self._on_message_clicked)
 
     def show(self) -> None:
         self.icon.show()
@@ -68,7 +79,21 @@ class Tray(QObject):
             self.window.raise_()
             self.window.activateWindow()
 
+    def show_ticket_message(self, title: str, text: str, ticket_id: int) -> None:
+        """Support answered or changed a ticket; a click on the message opens it."""
+        self.last_ticket = ticket_id
+        self.messages.append((title, text, ticket_id))
+        del self.messages[:-20]
+        self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 10000)
+
+    def _on_message_clicked(self) -> None:
+        ticket_id, self.last_ticket = self.last_ticket, None
+        opener = getattr(self.window, "open_ticket", None)
+        if ticket_id is not None and opener is not None:
+            opener(ticket_id)
+
     def show_hidden_message(self) -> None:
+        self.last_ticket = None
         self.icon.showMessage(
             "HelpBridge",
             self.tr("HelpBridge is still running here. Click the icon to open it again."),

@@ -1,0 +1,1 @@
+"""``helpbridge-agent``: the support agents' console (tickets, chats, team)."""

@@ -1,0 +1,203 @@
+"""The console's main window: tabs for the ticket queue, chats and (for
+supervisors) the team, opened tickets as closable tabs, and a status bar with
+the agent, presence, capacity and connection state."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QComboBox,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSpinBox,
+    QTabWidget,
+    QWidget,
+)
+
+from client.agent import texts
+from client.agent.canned_ui import CannedLibrary
+from client.agent.session import MAX_CAPACITY, Console
+from client.agent.tickets import TicketQueue, TicketView
+from client.ui.look import app_icon, icon
+
+if TYPE_CHECKING:
+    from protocol.models import Agent
+
+log = logging.getLogger(__name__)
+
+PRESENCE_STATES = ("online", "away", "offline")
+
+
+class ConsoleWindow(QMainWindow):
+    """The agent console.
+
+    Signals:
+        presence_changed(str, int): the agent chose a presence or capacity.
+        sign_out_requested(): the agent pressed "Sign out".
+    """
+
+    presence_changed = Signal(str, int)
+    sign_out_requested = Signal()
+
+    def __init__(self, console: Console, library: CannedLibrary) -> None:
+        super().__init__()
+        self.setObjectName("ConsoleWindow")
+        self.console = console
+        self.library = library
+        self.setWindowTitle(self.tr("HelpBridge Agent"))
+        self.setWindowIcon(app_icon())
+        self.resize(1240, 780)
+        self.tabs = QTabWidget(self)
+        self.tabs.setObjectName("Workspace")
+        self.tabs.setDocumentMode(True)
+        self.tabs.setTabsClosable(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        self.setCentralWidget(self.tabs)
+        self.queue = TicketQueue(console, self)
+        self.queue.ticket_activated.connect(self.open_ticket)
+        self._add_fixed_tab(self.queue, icon("ticket"), self.tr("Tickets"))
+        self.ticket_views: dict[int, TicketView] = {}
+        self.chat_page: QWidget | None = None
+        self.team_page: QWidget | None = None
+
+        bar = self.statusBar()
+        bar.setObjectName("StatusBar")
+        self.agent_label = QLabel(self)
+        self.agent_label.setObjectName("AgentName")
+        bar.addWidget(self.agent_label)
+        self.message_label = QLabel(self)
+        self.message_label.setObjectName("Hint")
+        bar.addWidget(self.message_label, 1)
+        self.connection_label = QLabel(self)
+        self.connection_label.setObjectName("Status")
+        bar.addPermanentWidget(self.connection_label)
+        bar.addPermanentWidget(QLabel(self.tr("Presence:"), self))
+        self.presence_combo = QComboBox(self)
+        self.presence_combo.setObjectName("PresenceCombo")
+        for state in PRESENCE_STATES:
+            self.presence_combo.addItem(texts.presence_label(state), state)
+        self.presence_combo.currentIndexChanged.connect(self._emit_presence)
+        bar.addPermanentWidget(self.presence_combo)
+        bar.addPermanentWidget(QLabel(self.tr("Chats at once:"), self))
+        self.capacity_spin = QSpinBox(self)
+        self.capacity_spin.setObjectName("CapacitySpin")
+        self.capacity_spin.setRange(1, MAX_CAPACITY)
+        self.capacity_spin.setValue(console.settings.capacity)
+        self.capacity_spin.setToolTip(self.tr("The most chats you take at the same time"))
+        self.capacity_spin.valueChanged.connect(self._on_capacity)
+        bar.addPermanentWidget(self.capacity_spin)
+        self.sign_out_button = QPushButton(self.tr("Sign out"), self)
+        self.sign_out_button.clicked.connect(self.sign_out_requested)
+        bar.addPermanentWidget(self.sign_out_button)
+        self._message_timer = QTimer(self)
+        self._message_timer.setSingleShot(True)
+        self._message_timer.timeout.connect(self.message_label.clear)
+
+        console.online_changed.connect(self._on_online)
+        console.notice.connect(self.show_message)
+        QShortcut(QKeySequence("F5"), self, self.refresh_current)
+        QShortcut(QKeySequence("Ctrl+W"), self, lambda: self.close_tab(self.tabs.currentIndex()))
+        self.set_connection("connecting")
+
+    def _add_fixed_tab(self, widget: QWidget, tab_icon: Any, title: str) -> int:
+        index = self.tabs.addTab(widget, tab_icon, title)
+        bar = self.tabs.tabBar()
+        for side in (bar.ButtonPosition.RightSide, bar.ButtonPosition.LeftSide):
+            button = bar.tabButton(index, side)
+            if button is not None:
+                button.resize(0, 0)
+                button.hide()
+        return index
+
+    # -- signed-in state -------------------------------------------------------
+
+    def set_agent(self, agent: Agent | None) -> None:
+        if agent is None:
+            self.agent_label.setText(self.tr("Not signed in"))
+            self.queue.stop()
+            return
+        self.agent_label.setText(f"{agent.name} · {texts.role_label(agent.role.value)}")
+        self.queue.start()
+
+    def set_connection(self, state: str) -> None:
+        """``online``, ``offline``, ``connecting`` or ``live`` (realtime up)."""
+        labels = {
+            "online": self.tr("Connected"),
+            "live": self.tr("Live"),
+            "offline": self.tr("Offline — retrying"),
+            "connecting": self.tr("Connecting…"),
+        }
+        self.connection_label.setText(labels.get(state, state))
+        self.connection_label.setProperty(
+            "state", "online" if state in ("online", "live") else "offline"
+        )
+        self.connection_label.style().unpolish(self.connection_label)
+        self.connection_label.style().polish(self.connection_label)
+
+    def _on_online(self, online: bool) -> None:
+        self.set_connection("online" if online else "offline")
+
+    def show_message(self, kind: str, text: str) -> None:
+        self.message_label.setText(text)
+        self.message_label.setToolTip(text)
+        self._message_timer.start(10_000 if kind == "info" else 30_000)
+
+    # -- presence ----------------------------------------------------------------
+
+    @property
+    def presence(self) -> str:
+        return str(self.presence_combo.currentData())
+
+    def _emit_presence(self) -> None:
+        self.presence_changed.emit(self.presence, self.capacity_spin.value())
+
+    def _on_capacity(self, value: int) -> None:
+        self.console.settings.capacity = value
+        self._emit_presence()
+
+    # -- tabs ----------------------------------------------------------------
+
+    def open_ticket(self, ticket_id: int) -> TicketView:
+        view = self.ticket_views.get(ticket_id)
+        if view is None:
+            view = TicketView(self.console, self.library, ticket_id, self)
+            view.changed.connect(lambda _id: self.queue.reload())
+            view.ticket_activated.connect(self.open_ticket)
+            index = self.tabs.addTab(view, icon("ticket"), self.tr("Ticket"))
+            view.title_changed.connect(
+                lambda title, v=view: self.tabs.setTabText(self.tabs.indexOf(v), title)
+            )
+            self.ticket_views[ticket_id] = view
+            view.reload()
+        else:
+            index = self.tabs.indexOf(view)
+        self.tabs.setCurrentIndex(index)
+        return view
+
+    def close_tab(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if widget is None or widget in (self.queue, self.chat_page, self.team_page):
+            return
+        if isinstance(widget, TicketView):
+            self.ticket_views.pop(widget.ticket_id, None)
+        self.tabs.removeTab(index)
+        widget.deleteLater()
+
+    def refresh_current(self) -> None:
+        widget = self.tabs.currentWidget()
+        refresh = getattr(widget, "reload", None)
+        if callable(refresh):
+            refresh()
+
+    def close_ticket_tabs(self) -> None:
+        for view in list(self.ticket_views.values()):
+            self.close_tab(self.tabs.indexOf(view))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.queue.stop()
+        super().closeEvent(event)

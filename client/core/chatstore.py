@@ -51,10 +51,10 @@ from typing import Any, Literal, TypeVar, cast
 
 __all__ = [
     "DRAFT_MAX_CHARS",
-    "ChatMessage",
     "ChatStore",
     "MessageState",
     "StoredConversation",
+    "StoredMessage",
     "chat_path",
 ]
 
@@ -122,7 +122,7 @@ def chat_path(data_dir: Path, server_url: str, customer_external_id: str) -> Pat
 
 
 @dataclass(frozen=True, slots=True)
-class ChatMessage:
+class StoredMessage:
     """One message as the portal shows it."""
 
     local_id: int
@@ -187,8 +187,8 @@ def _json_list(raw: str | None) -> tuple[dict[str, Any], ...]:
     return tuple(v for v in value if isinstance(v, dict))
 
 
-def _message(row: Sequence[Any]) -> ChatMessage:
-    return ChatMessage(
+def _message(row: Sequence[Any]) -> StoredMessage:
+    return StoredMessage(
         local_id=int(row[0]),
         conversation_id=None if row[1] is None else int(row[1]),
         seq=None if row[2] is None else int(row[2]),
@@ -277,7 +277,7 @@ class ChatStore:
         *,
         sender_name: str = "",
         attachments: Sequence[dict[str, Any]] = (),
-    ) -> ChatMessage:
+    ) -> StoredMessage:
         """Record a message the customer is sending (state ``sending``). The
         same ``client_id`` again returns the stored message unchanged."""
         now = self.clock()
@@ -300,7 +300,7 @@ class ChatStore:
             assert found is not None
             return found
 
-    def by_client_id(self, client_id: str) -> ChatMessage | None:
+    def by_client_id(self, client_id: str) -> StoredMessage | None:
         with self._lock:
             row = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM messages WHERE client_id = ?",  # noqa: S608
@@ -308,39 +308,55 @@ class ChatStore:
             ).fetchone()
         return None if row is None else _message(row)
 
-    def pending(self) -> list[ChatMessage]:
+    def message(self, conversation_id: int, seq: int) -> StoredMessage | None:
+        found = self._select("WHERE conversation_id = ? AND seq = ?", (conversation_id, seq))
+        return found[0] if found else None
+
+    def pending(self) -> list[StoredMessage]:
         """Messages still to be delivered (``sending``), oldest first."""
         return self._select("WHERE state = 'sending' ORDER BY id", ())
 
-    def failed(self) -> list[ChatMessage]:
+    def failed(self) -> list[StoredMessage]:
         return self._select("WHERE state = 'failed' ORDER BY id", ())
 
-    def ack(self, client_id: str, conversation_id: int, seq: int) -> ChatMessage | None:
+    def ack(
+        self, client_id: str, conversation_id: int, seq: int, *, prev_seq: int | None = None
+    ) -> StoredMessage | None:
         """The service stored the message as ``seq``: ``sending`` → ``sent``.
 
-        If the service's own copy already arrived (a replay can overtake the
-        ack), that copy is merged into this one. Returns the message, or
-        None for an unknown ``client_id``.
+        ``prev_seq``, when the caller knows it, is the message before. If the
+        service's own copy already arrived (a replay can overtake the ack),
+        that copy is merged into this one. Returns the message, or None for
+        an unknown ``client_id``.
         """
         with self._lock:
             mine = self.by_client_id(client_id)
             if mine is None:
                 return None
             with self._conn:
-                self._conn.execute(
-                    "DELETE FROM messages WHERE conversation_id = ? AND seq = ? AND id != ?",
+                other = self._conn.execute(
+                    "SELECT prev_seq FROM messages WHERE conversation_id = ? AND seq = ? "
+                    "AND id != ?",
                     (conversation_id, seq, mine.local_id),
-                )
+                ).fetchone()
+                if other is not None:
+                    if prev_seq is None and other[0] is not None:
+                        prev_seq = int(other[0])
+                    self._conn.execute(
+                        "DELETE FROM messages WHERE conversation_id = ? AND seq = ? AND id != ?",
+                        (conversation_id, seq, mine.local_id),
+                    )
                 self._conn.execute(
                     "UPDATE messages SET conversation_id = ?, seq = ?, error = NULL, "
+                    "prev_seq = COALESCE(?, prev_seq), "
                     "state = CASE WHEN state = 'read' THEN 'read' ELSE 'sent' END "
                     "WHERE id = ?",
-                    (conversation_id, seq, mine.local_id),
+                    (conversation_id, seq, prev_seq, mine.local_id),
                 )
                 self._touch(conversation_id)
             return self.by_client_id(client_id)
 
-    def assign_conversation(self, conversation_id: int) -> list[ChatMessage]:
+    def assign_conversation(self, conversation_id: int) -> list[StoredMessage]:
         """Unsent messages written before the conversation existed belong to
         ``conversation_id`` now (the first one started it)."""
         with self._lock:
@@ -354,7 +370,7 @@ class ChatStore:
                 "WHERE conversation_id = ? AND seq IS NULL ORDER BY id", (conversation_id,)
             )
 
-    def mark_failed(self, client_id: str, error: str) -> ChatMessage | None:
+    def mark_failed(self, client_id: str, error: str) -> StoredMessage | None:
         """Refused for good: stays, marked, until retried."""
         with self._lock:
             with self._conn:
@@ -367,7 +383,7 @@ class ChatStore:
 
     def mark_sending(
         self, client_id: str, conversation_id: int | None = None
-    ) -> ChatMessage | None:
+    ) -> StoredMessage | None:
         """Retry a failed message (optionally into another conversation)."""
         with self._lock:
             with self._conn:
@@ -389,7 +405,7 @@ class ChatStore:
             )
             return cur.rowcount > 0
 
-    def mark_read_by_support(self, conversation_id: int, seq: int) -> list[ChatMessage]:
+    def mark_read_by_support(self, conversation_id: int, seq: int) -> list[StoredMessage]:
         """Support read up to ``seq``: the customer's sent messages there are
         ``read``. Returns the messages that changed."""
         with self._lock:
@@ -408,12 +424,12 @@ class ChatStore:
 
     # --- messages from the service ----------------------------------------------------
 
-    def save_incoming(self, messages: Iterable[Incoming]) -> list[ChatMessage]:
+    def save_incoming(self, messages: Iterable[Incoming]) -> list[StoredMessage]:
         """Store messages from the service (live, replayed or paged in). Known
         ones are skipped; the customer's own messages echoed back (same
         ``client_id``) complete the local copy. Returns the messages that are
         new or changed, in the order given."""
-        out: list[ChatMessage] = []
+        out: list[StoredMessage] = []
         with self._lock:
             with self._conn:
                 for m in messages:
@@ -422,7 +438,7 @@ class ChatStore:
                         out.append(changed)
             return [self._refetch(m) for m in out]
 
-    def _save_one(self, m: Incoming) -> ChatMessage | None:
+    def _save_one(self, m: Incoming) -> StoredMessage | None:
         conn = self._conn
         row = conn.execute(
             "SELECT id FROM messages WHERE conversation_id = ? AND seq = ?",
@@ -484,7 +500,7 @@ class ChatStore:
         ).fetchone()
         return _message(row)
 
-    def _refetch(self, m: ChatMessage) -> ChatMessage:
+    def _refetch(self, m: StoredMessage) -> StoredMessage:
         row = self._conn.execute(
             f"SELECT {_COLUMNS} FROM messages WHERE id = ?",  # noqa: S608
             (m.local_id,),
@@ -495,7 +511,7 @@ class ChatStore:
 
     def messages(
         self, conversation_id: int, *, before_seq: int | None = None, limit: int = 50
-    ) -> list[ChatMessage]:
+    ) -> list[StoredMessage]:
         """Up to ``limit`` messages of a conversation before ``before_seq``
         (the newest ones when None), oldest first. Unsent messages (no seq
         yet) come last when reading the newest."""
@@ -515,7 +531,7 @@ class ChatStore:
             )
             return list(reversed(rows))
 
-    def unassigned(self) -> list[ChatMessage]:
+    def unassigned(self) -> list[StoredMessage]:
         """The customer's messages written before any conversation existed."""
         return self._select("WHERE conversation_id IS NULL ORDER BY id", ())
 
@@ -546,7 +562,7 @@ class ChatStore:
             ).fetchall()
         return [int(r[0]) for r in rows]
 
-    def _select(self, where: str, args: tuple[Any, ...]) -> list[ChatMessage]:
+    def _select(self, where: str, args: tuple[Any, ...]) -> list[StoredMessage]:
         with self._lock:
             rows = self._conn.execute(
                 f"SELECT {_COLUMNS} FROM messages {where}",  # noqa: S608

@@ -59,8 +59,8 @@ def test_outgoing_is_sending_until_acked_then_read(store: ChatStore) -> None:
     again = store.add_outgoing("cid-0001", 7, "hello")
     assert again.local_id == m.local_id and store.count() == 1
 
-    acked = store.ack("cid-0001", 7, 4)
-    assert acked is not None and (acked.state, acked.seq) == ("sent", 4)
+    acked = store.ack("cid-0001", 7, 4, prev_seq=2)
+    assert acked is not None and (acked.state, acked.seq, acked.prev_seq) == ("sent", 4, 2)
     assert store.pending() == []
     # Support read up to 5: the message is read; a later receipt changes nothing.
     changed = store.mark_read_by_support(7, 5)
@@ -95,7 +95,8 @@ def test_ack_after_foreign_copy_merges(store: ChatStore) -> None:
     assert store.count() == 2
     store.ack("cid-0003", 7, 5)
     assert store.count() == 1
-    assert store.messages(7)[0].client_id == "cid-0003"
+    merged = store.messages(7)[0]
+    assert (merged.client_id, merged.seq, merged.prev_seq) == ("cid-0003", 5, 4)
 
 
 def test_incoming_dedupe_and_order(store: ChatStore) -> None:

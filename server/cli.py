@@ -6,6 +6,7 @@
     helpbridge-server create-agent --email E --name N [--role agent] [--password-stdin]
     helpbridge-server import-kb DIR
     helpbridge-server identity-key add|list|revoke ...
+    helpbridge-server backup DEST | restore SRC [--force]
 
 Secrets never travel on the command line: passwords and key secrets are read
 from stdin (or generated and shown once).
@@ -82,6 +83,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("import-kb", help="import a folder of Markdown articles")
     _add_storage(p)
     p.add_argument("folder", type=Path)
+
+    p = sub.add_parser("backup", help="copy the database and attachments while running")
+    _add_storage(p)
+    p.add_argument("dest", type=Path, help="a new (or empty) folder")
+
+    p = sub.add_parser("restore", help="restore a backup into a data directory")
+    _add_storage(p)
+    p.add_argument("src", type=Path, help="a folder made by 'backup'")
+    p.add_argument("--force", action="store_true", help="replace an existing database")
 
     p = sub.add_parser("identity-key", help="manage identity signing keys (rotation)")
     _add_storage(p)
@@ -181,6 +191,36 @@ def cmd_import_kb(args: argparse.Namespace) -> int:
     return 1 if report.errors and not (report.created or report.updated or report.unchanged) else 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from server.backup import BackupError, backup
+    from server.config import Settings
+
+    settings = _settings(args)
+    assert isinstance(settings, Settings)
+    try:
+        report = backup(settings.db_url, settings.data_dir, args.dest)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    counts = ", ".join(f"{n} {t}" for t, n in report.counts.items())
+    print(f"backed up to {report.dest}: {counts}; {report.blobs} attachment files")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from server.backup import BackupError, restore
+    from server.config import Settings
+
+    settings = _settings(args)
+    assert isinstance(settings, Settings)
+    try:
+        counts = restore(args.src, settings.data_dir, args.database_url, force=args.force)
+    except BackupError as exc:
+        raise CliError(str(exc)) from exc
+    summary = ", ".join(f"{n} {t}" for t, n in counts.items())
+    print(f"restored into {settings.data_dir}: {summary}")
+    return 0
+
+
 def cmd_identity_key(args: argparse.Namespace) -> int:
     db = _database(args)
     with db.session() as s:
@@ -274,6 +314,8 @@ def main(argv: list[str] | None = None) -> int:
         "create-agent": cmd_create_agent,
         "import-kb": cmd_import_kb,
         "identity-key": cmd_identity_key,
+        "backup": cmd_backup,
+        "restore": cmd_restore,
     }
     try:
         return commands.get(args.command, serve)(args)

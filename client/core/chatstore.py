@@ -382,16 +382,18 @@ class ChatStore:
             return self.by_client_id(client_id)
 
     def mark_sending(
-        self, client_id: str, conversation_id: int | None = None
+        self, client_id: str, *, new_conversation: bool = False
     ) -> StoredMessage | None:
-        """Retry a failed message (optionally into another conversation)."""
+        """Send a message again: a failed one (a retry), or, with
+        ``new_conversation``, one refused because its conversation closed
+        meanwhile, which then starts a new conversation."""
         with self._lock:
             with self._conn:
                 self._conn.execute(
                     "UPDATE messages SET state = 'sending', error = NULL, "
-                    "conversation_id = COALESCE(?, conversation_id) "
-                    "WHERE client_id = ? AND state = 'failed'",
-                    (conversation_id, client_id),
+                    "conversation_id = CASE WHEN ? THEN NULL ELSE conversation_id END "
+                    "WHERE client_id = ? AND state IN ('failed', 'sending') AND seq IS NULL",
+                    (int(new_conversation), client_id),
                 )
             return self.by_client_id(client_id)
 

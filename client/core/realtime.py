@@ -55,6 +55,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
@@ -62,7 +63,7 @@ from pydantic import BaseModel, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from client.core.api import ApiClient, ApiError, OfflineError
+from client.core.api import ApiClient, ApiError, OfflineError, _DownloadSink
 from client.core.chatstore import ChatStore, Incoming, StoredConversation, StoredMessage
 from protocol.models import ErrorCode
 from protocol.realtime import (
@@ -301,6 +302,17 @@ class ApiChatService:
             auth=True,
             params=params,
         )
+
+    def download_attachment(self, conversation_id: int, attachment_id: int, dest: Path) -> Path:
+        """Save a file sent in a conversation to ``dest`` (whole or not at all)."""
+        dest = Path(dest)
+        self.api._request(
+            "GET",
+            f"/conversations/{int(conversation_id)}/attachments/{int(attachment_id)}",
+            auth=True,
+            sink=_DownloadSink(dest, None),
+        )
+        return dest
 
 
 def realtime_url(server_url: str) -> str:
@@ -893,6 +905,14 @@ class RealtimeClient:
             if code in _TEMPORARY_ERRORS:
                 # Still "sending": the next reconnect (or flush) tries again.
                 self._background(self._flush_later(session))
+            elif code == ErrorCode.conflict.value and error.conversation_id is not None:
+                # Its conversation closed meanwhile: it starts a new one.
+                log.info("chat: conversation %d closed; starting a new one", error.conversation_id)
+                moved = self.store.mark_sending(error.client_id, new_conversation=True)
+                if moved is not None:
+                    self._emit(MessagesChanged((moved,)))
+                await self._flush(session)
+                return
             else:
                 failed = self.store.mark_failed(error.client_id, error.message or code)
                 if failed is not None:

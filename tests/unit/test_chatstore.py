@@ -139,9 +139,13 @@ def test_failed_retry_discard(store: ChatStore) -> None:
     failed = store.mark_failed("cid-0006", "text too long")
     assert failed is not None and (failed.state, failed.error) == ("failed", "text too long")
     assert store.pending() == [] and [f.client_id for f in store.failed()] == ["cid-0006"]
-    retried = store.mark_sending("cid-0006", 9)
-    assert retried is not None and (retried.state, retried.conversation_id) == ("sending", 9)
+    retried = store.mark_sending("cid-0006")
+    assert retried is not None and (retried.state, retried.conversation_id) == ("sending", 7)
     assert retried.error is None
+    # Its conversation was closed meanwhile: it starts a new one instead.
+    moved = store.mark_sending("cid-0006", new_conversation=True)
+    assert moved is not None and (moved.state, moved.conversation_id) == ("sending", None)
+    assert [m.client_id for m in store.unassigned()] == ["cid-0006"]
     # Only unsent messages can be discarded.
     assert store.discard("cid-0006") is True
     assert store.by_client_id("cid-0006") is None

@@ -303,6 +303,21 @@ class FakeChat:
                 self.drop_before_store -= 1
                 ws.transport.abort()
                 return
+            closed = event.conversation_id is not None and (
+                self.conv(event.conversation_id).status == ConversationStatus.closed
+            )
+            if closed and event.client_id not in self.by_client:
+                await ws.send(
+                    encode(
+                        ErrorEvent(
+                            code="conflict",
+                            message="the conversation is closed; start a new one",
+                            client_id=event.client_id,
+                            conversation_id=event.conversation_id,
+                        )
+                    )
+                )
+                return
             with self.lock:
                 known = self.by_client.get(event.client_id)
                 if known is None:
@@ -739,6 +754,21 @@ def test_refused_message_fails_and_retry_delivers(
     h.client.retry(cid)
     h.wait_sent(cid)
     assert fake.texts(conv.id) == ["bad"]
+
+
+def test_message_to_a_conversation_closed_meanwhile_starts_a_new_one(
+    fake: FakeChat, make: Callable[..., Harness]
+) -> None:
+    conv = fake.conv()
+    h = make(fake)
+    h.client.start()
+    h.wait_state("online")
+    fake.conv(conv.id, status=ConversationStatus.closed)  # the client was not told
+    cid = h.client.send("late question", conv.id)
+    h.wait_sent(cid)
+    m = h.store.by_client_id(cid)
+    assert m is not None and m.conversation_id not in (None, conv.id)
+    assert fake.texts(m.conversation_id) == ["late question"]
 
 
 def test_local_checks_refuse_empty_and_too_long(

@@ -5,7 +5,8 @@
 #
 # On Debian/Ubuntu it installs the system packages it misses with apt-get
 # (as root, or through sudo): Xvfb and the libraries Qt's xcb plugin needs,
-# gnome-keyring and dbus for a real Secret Service, CJK fonts, xdotool.
+# gnome-keyring and dbus for a real Secret Service, CJK fonts, xdotool,
+# PostgreSQL (a throwaway cluster on a Unix socket, for the PostgreSQL tests).
 # Python packages go into .venv (created if missing) from pyproject's "dev" extra.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ APT_PACKAGES=(
   libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0
   libxcb-xkb1 libxkbcommon-x11-0 libxkbcommon0 libegl1 libgl1 libfontconfig1 libdbus-1-3
   dbus dbus-bin gnome-keyring fonts-wqy-microhei
+  postgresql
 )
 
 install_system_packages() {
@@ -45,9 +47,12 @@ export PATH="$PWD/.venv/bin:$PATH"
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
 echo "== pytest"
+pg_dir=$(mktemp -d)
+eval "$(scripts/postgres-for-tests.sh start "$pg_dir")" || echo "test.sh: no PostgreSQL; its tests will be skipped"
+trap 'scripts/postgres-for-tests.sh stop "$pg_dir"; rm -rf "$pg_dir"' EXIT
 # A real Secret Service for the keyring tests: gnome-keyring in a private dbus
 # session, unlocked with a throwaway password, its data in a temporary dir.
-exec dbus-run-session -- bash -c '
+dbus-run-session -- bash -c '
   export XDG_DATA_HOME=$(mktemp -d) XDG_RUNTIME_DIR=$(mktemp -d)
   chmod 700 "$XDG_RUNTIME_DIR"
   eval "$(printf test-keyring | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)" || true

@@ -18,6 +18,7 @@ Ctrl+Enter submits.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -71,6 +72,49 @@ OTHER_CATEGORY = "Other"
 """Sent as the category when the customer picks "Other" (agents read English)."""
 
 CONTEXT_ORDER = ("product", "version", "module", "error_code")
+
+
+_WORD = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]+|[^\s\u3400-\u9fff\uf900-\ufaff]+")
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_EDGE_PUNCT = "\"'.,;:!?()[]{}<>“”‘’「」（），。；：！？、"
+
+
+def suggestion_words(text: str) -> list[str]:
+    """The words of a subject: Latin words as typed, runs of Chinese cut
+    into two-character pieces (most Chinese words are two characters)."""
+    words: list[str] = []
+    for token in _WORD.findall(text):
+        if _CJK.match(token):
+            if len(token) <= 2:
+                words.append(token)
+                continue
+            pieces = [token[i : i + 2] for i in range(0, len(token), 2)]
+            words.extend(p for p in pieces if len(p) == 2)
+        else:
+            word = token.strip(_EDGE_PUNCT)
+            if len(word) >= 2:
+                words.append(word)
+    return words
+
+
+def suggestion_queries(subject: str) -> list[str]:
+    """What to search for articles matching a subject, most precise first.
+
+    A subject is a sentence, and the search finds articles holding every
+    word; so when the whole subject finds nothing, fewer words are tried:
+    all words, then without the last, then the first two.
+    """
+    words = suggestion_words(subject)
+    candidates = [subject.strip(), " ".join(words)]
+    if len(words) > 2:
+        candidates.append(" ".join(words[:-1]))
+    if len(words) > 3:
+        candidates.append(" ".join(words[:2]))
+    found: list[str] = []
+    for query in candidates:
+        if query and query not in found:
+            found.append(query)
+    return found
 
 
 def context_label(key: str) -> str:
@@ -138,6 +182,7 @@ class TicketForm(QWidget):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         outer.addWidget(scroll, 1)
         body = QWidget(scroll)
+        body.setObjectName("FormBody")
         scroll.setWidget(body)
         layout = QVBoxLayout(body)
         layout.setContentsMargins(22, 16, 22, 12)
@@ -225,7 +270,7 @@ class TicketForm(QWidget):
             )
         )
         self.body.setAccessibleName(self.tr("Description"))
-        self.body.setMinimumHeight(130)
+        self.body.setMinimumHeight(110)
         self.body.setTabChangesFocus(True)
         self.body.textChanged.connect(self._on_body_changed)
         layout.addWidget(self.body, 1)
@@ -465,20 +510,29 @@ class TicketForm(QWidget):
         if len(query) < 2:
             self._show_suggestions(query, [])
             return
+        self._search_suggestions(query, suggestion_queries(query))
+
+    def _search_suggestions(self, subject: str, queries: list[str]) -> None:
+        # One search at a time; the next, looser one only if this found nothing.
         self.portal.search(
-            query,
-            lambda fetched: self._on_suggestions(query, fetched),
+            queries[0],
+            lambda fetched: self._on_suggestions(subject, queries, fetched),
             lambda _exc: None,
             per_page=SUGGESTIONS,
             channel="suggest",
         )
 
-    def _on_suggestions(self, query: str, fetched: Fetched[SearchResults]) -> None:
-        if query != self.subject.text().strip():
+    def _on_suggestions(
+        self, subject: str, queries: list[str], fetched: Fetched[SearchResults]
+    ) -> None:
+        if subject != self.subject.text().strip():
             return
         results = fetched.value
         hits = [(h.id, h.title) for h in results.results] if results is not None else []
-        self._show_suggestions(query, hits)
+        if not hits and len(queries) > 1 and results is not None:
+            self._search_suggestions(subject, queries[1:])
+            return
+        self._show_suggestions(queries[0], hits)
 
     def _show_suggestions(self, query: str, hits: list[tuple[int, str]]) -> None:
         self._suggested = hits[:SUGGESTIONS]

@@ -79,11 +79,11 @@ def format_size(size: int) -> str:
     """A file size the way people read it: 812 B, 14 KB, 3.2 MB."""
     if size < 1024:
         return QCoreApplication.translate("Tickets", "{n} B").format(n=size)
+    # KB and MB read the same in every language the portal speaks.
     if size < 1024 * 1024:
-        return QCoreApplication.translate("Tickets", "{n} KB").format(n=round(size / 1024))
+        return f"{round(size / 1024)} KB"
     value = size / (1024 * 1024)
-    shown = f"{value:.1f}" if value < 10 else f"{value:.0f}"
-    return QCoreApplication.translate("Tickets", "{n} MB").format(n=shown)
+    return f"{value:.1f} MB" if value < 10 else f"{value:.0f} MB"
 
 
 def _aware(moment: datetime) -> datetime:

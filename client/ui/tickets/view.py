@@ -175,6 +175,7 @@ class TicketView(QWidget):
         self.scroll_area.setWidgetResizable(True)
         self.scroll_area.setFrameShape(QFrame.Shape.NoFrame)
         self.timeline_host = QWidget(self.scroll_area)
+        self.timeline_host.setObjectName("TimelineBody")
         self.timeline = QVBoxLayout(self.timeline_host)
         self.timeline.setContentsMargins(20, 8, 20, 8)
         self.timeline.setSpacing(10)

@@ -66,9 +66,21 @@ TICKETS_STYLE = """
     color: #374151; background: #e5e7eb;
 }
 #Chip {
-    background: #f3f4f6; border: 1px solid #e5e7eb; border-radius: 12px;
+    background: #f3f4f6; border: 1px solid #e5e7eb; border-radius: 9px;
 }
-#Chip[kind="context"] { background: #eef2ff; border: 1px solid #c7d2fe; }
+#Chip[kind="context"] { background: #eef2ff; border: 1px solid #c7d2fe; border-radius: 9px; }
+#FormBody, #TimelineBody { background: #ffffff; }
+QListWidget#TicketList::item { border-bottom: 1px solid #f0f1f4; padding: 0; }
+QListWidget#TicketList::item:selected { background: #eef2ff; border-left: 3px solid #1d4ed8; }
+QListWidget#TicketList::item:hover:!selected { background: #f9fafb; }
+QPushButton#FilterChip { padding: 3px 12px; border-radius: 12px; border: none; }
+QPushButton#FilterChip { background: #f3f4f6; color: #374151; }
+QPushButton#FilterChip:checked { background: #1d4ed8; color: #ffffff; }
+QToolButton#ScreenshotButton {
+    padding: 6px 18px 6px 14px; border-radius: 8px; border: 1px solid #d1d5db; background: #ffffff;
+}
+QToolButton#ScreenshotButton:hover { background: #f3f4f6; }
+QToolButton#ScreenshotButton::menu-indicator { subcontrol-position: right center; right: 6px; }
 #ChipText { color: #111827; }
 #ChipSize { color: #6b7280; font-size: 12px; }
 #StatusBadge {

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject, QTimer
 
 if TYPE_CHECKING:
-
     from client.agent.canned_ui import CannedLibrary
     from client.agent.session import Console, ConsoleSettings
     from client.agent.signin import SignInDialog
@@ -73,6 +72,9 @@ class Controller(QObject):
         console.signed_out.connect(self._on_signed_out)
         console.sign_in_failed.connect(self._on_restore_failed)
         window.sign_out_requested.connect(console.sign_out)
+        window.presence_changed.connect(self._send_presence)
+        self.live = window.live
+        self.live.received.connect(self._on_live_event)
         self._restoring = False
 
     def start(self) -> None:
@@ -109,11 +111,67 @@ class Controller(QObject):
         self._restoring = False
         self.window.show_message("info", self.tr("Signed in as %1").replace("%1", agent.name))
         self.window.set_agent(agent)
+        self.start_realtime()
+
+    # -- live chat ---------------------------------------------------------------
+
+    def start_realtime(self) -> None:
+        """Open the live connection for the signed-in agent (built on a worker:
+        it imports the websocket client and opens the local history file)."""
+        from client.agent.live import realtime_available
+
+        agent = self.console.agent
+        if agent is None or self.live.client is not None:
+            return
+        if not realtime_available():
+            self.window.chat_page.inbox.set_state(
+                self.tr("Live chat is not available in this build.")
+            )
+            return
+        backend = self.console.backend
+        post = self.live.post
+        email = agent.email
+
+        def make() -> object:
+            from client.agent.live import make_agent_realtime
+            from client.agent.session import USER_PREFIX
+            from client.core.chatstore import chat_path
+            from client.core.paths import data_dir
+
+            path = chat_path(data_dir(), backend.server_url, USER_PREFIX + email)
+            return make_agent_realtime(backend.api, backend.server_url, path, post)
+
+        def made(client: object) -> None:
+            if backend is not self.console.backend or self.console.agent is None:
+                self.console.runner.run_task(lambda: client.stop(3))  # type: ignore[attr-defined]
+                return
+            self.live.client = client
+            client.start()  # type: ignore[attr-defined]
+            self._send_presence(self.window.presence, self.window.capacity_spin.value())
+
+        self.console.runner.run_task(
+            make, made, lambda exc: log.warning("live chat unavailable: %s", exc)
+        )
+
+    def _send_presence(self, status: str, capacity: int) -> None:
+        self.live.presence(status, capacity)
+
+    def _on_live_event(self, event: object) -> None:
+        if type(event).__name__ == "ConnectionChanged":
+            self.window.on_live_state(str(getattr(event, "state", "")))
+
+    def stop_realtime(self) -> None:
+        """Close the live connection without waiting for it on the GUI thread."""
+        client, self.live.client = self.live.client, None
+        if client is not None:
+            self.console.runner.run_task(lambda: client.stop(3))
 
     def shutdown_realtime(self) -> None:
         """Close the live connection (if any) before the application exits."""
+        self.live.stop(3)
 
     def _on_signed_out(self, reason: str) -> None:
+        self.stop_realtime()
         self.window.set_agent(None)
         self.window.close_ticket_tabs()
         self.show_sign_in(reason)

@@ -294,32 +294,41 @@ class TicketQueue(QWidget):
 
 def ticket_entries(ticket: Ticket) -> list[Entry]:
     """A ticket's events in the timeline's terms (translated labels)."""
-    tr = QCoreApplication.translate
     out: list[Entry] = []
     for e in ticket.events:
         files = tuple(FileRef(a.id, a.filename, a.size) for a in e.attachments)
         if e.kind in ("created", "comment"):
             side = "customer" if e.author_type == "customer" else "agent"
-            label = tr("TicketView", "Opened the ticket") if e.kind == "created" else ""
+            label = (
+                QCoreApplication.translate("TicketView", "Opened the ticket")
+                if e.kind == "created"
+                else ""
+            )
             out.append(Entry(side, e.author_name, e.body, e.created_at, files, label=label))
         elif e.kind == "note":
-            label = tr("TicketView", "Internal note")
+            label = QCoreApplication.translate("TicketView", "Internal note")
             out.append(Entry("note", e.author_name, e.body, e.created_at, files, label=label))
         elif e.kind == "status":
             old = texts.status_label(e.status_from.value) if e.status_from else "?"
             new = texts.status_label(e.status_to.value) if e.status_to else "?"
-            label = tr("TicketView", "Status: %1 → %2").replace("%1", old).replace("%2", new)
+            label = (
+                QCoreApplication.translate("TicketView", "Status: %1 → %2")
+                .replace("%1", old)
+                .replace("%2", new)
+            )
             out.append(Entry("system", e.author_name, e.body, e.created_at, label=label))
         elif e.kind == "assigned":
             label = (
-                tr("TicketView", "Assigned to %1").replace("%1", e.body)
+                QCoreApplication.translate("TicketView", "Assigned to %1").replace("%1", e.body)
                 if e.body
-                else tr("TicketView", "Unassigned")
+                else QCoreApplication.translate("TicketView", "Unassigned")
             )
             out.append(Entry("system", e.author_name, "", e.created_at, label=label))
         elif e.kind == "csat":
             rating = ticket.csat.rating if ticket.csat is not None else 0
-            label = tr("TicketView", "Rated the support %1/5").replace("%1", str(rating))
+            label = QCoreApplication.translate("TicketView", "Rated the support %1/5").replace(
+                "%1", str(rating)
+            )
             out.append(Entry("system", e.author_name, e.body, e.created_at, label=label))
     return out
 

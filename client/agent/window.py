@@ -21,7 +21,10 @@ from PySide6.QtWidgets import (
 
 from client.agent import texts
 from client.agent.canned_ui import CannedLibrary
+from client.agent.chat import ChatPage
+from client.agent.live import LiveBridge
 from client.agent.session import MAX_CAPACITY, Console
+from client.agent.team import TeamPage
 from client.agent.tickets import TicketQueue, TicketView
 from client.ui.look import app_icon, icon
 
@@ -44,7 +47,9 @@ class ConsoleWindow(QMainWindow):
     presence_changed = Signal(str, int)
     sign_out_requested = Signal()
 
-    def __init__(self, console: Console, library: CannedLibrary) -> None:
+    def __init__(
+        self, console: Console, library: CannedLibrary, live: LiveBridge | None = None
+    ) -> None:
         super().__init__()
         self.setObjectName("ConsoleWindow")
         self.console = console
@@ -62,8 +67,13 @@ class ConsoleWindow(QMainWindow):
         self.queue.ticket_activated.connect(self.open_ticket)
         self._add_fixed_tab(self.queue, icon("ticket"), self.tr("Tickets"))
         self.ticket_views: dict[int, TicketView] = {}
-        self.chat_page: QWidget | None = None
-        self.team_page: QWidget | None = None
+        self.live = live if live is not None else LiveBridge(self)
+        self.chat_page = ChatPage(console, self.live, library, self)
+        self.chat_page.ticket_requested.connect(self.open_ticket)
+        self.chat_index = self._add_fixed_tab(self.chat_page, icon("chat"), self.tr("Chats"))
+        self.team_page = TeamPage(console, self.live, self)
+        self.team_index = self._add_fixed_tab(self.team_page, icon("agent-team"), self.tr("Team"))
+        self.tabs.setTabVisible(self.team_index, False)
 
         bar = self.statusBar()
         bar.setObjectName("StatusBar")
@@ -120,9 +130,17 @@ class ConsoleWindow(QMainWindow):
         if agent is None:
             self.agent_label.setText(self.tr("Not signed in"))
             self.queue.stop()
+            self.team_page.stop()
+            self.tabs.setTabVisible(self.team_index, False)
             return
-        self.agent_label.setText(f"{agent.name} · {texts.role_label(agent.role.value)}")
+        role = agent.role.value
+        self.agent_label.setText(f"{agent.name} · {texts.role_label(role)}")
         self.queue.start()
+        self.chat_page.start()
+        supervisor = role in ("supervisor", "admin")
+        self.tabs.setTabVisible(self.team_index, supervisor)
+        if supervisor:
+            self.team_page.start()
 
     def set_connection(self, state: str) -> None:
         """``online``, ``offline``, ``connecting`` or ``live`` (realtime up)."""
@@ -140,7 +158,13 @@ class ConsoleWindow(QMainWindow):
         self.connection_label.style().polish(self.connection_label)
 
     def _on_online(self, online: bool) -> None:
+        if self.live.connected and online:
+            return  # the live connection's own state says more
         self.set_connection("online" if online else "offline")
+
+    def on_live_state(self, state: str) -> None:
+        """The realtime connection's state: online, connecting, offline..."""
+        self.set_connection({"online": "live", "connecting": "connecting"}.get(state, "offline"))
 
     def show_message(self, kind: str, text: str) -> None:
         self.message_label.setText(text)
@@ -200,4 +224,5 @@ class ConsoleWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.queue.stop()
+        self.team_page.stop()
         super().closeEvent(event)

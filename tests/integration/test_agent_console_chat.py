@@ -1,0 +1,239 @@
+"""The console's live chat against a real service: the inbox shows waiting and
+assigned conversations, accepting, a reply reaches the customer's websocket
+and an internal note does not, closing and turning a chat into a ticket, the
+supervisors' board."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from client.core.realtime import realtime_url
+from protocol.models import Role
+from protocol.realtime import Handoff, Hello, Send, encode
+from tests.integration.test_agent_console import (
+    ConsoleHarness,
+    CustomerClient,
+    harness,  # noqa: F401 - fixture
+    memory_keyring,  # noqa: F401 - fixture
+    new_agent,
+    open_console,
+)
+from tests.servers import LiveServer
+
+if TYPE_CHECKING:
+    from pytestqt.qtbot import QtBot
+
+
+class ChatCustomer:
+    """A customer on the realtime websocket, as the portal would be."""
+
+    def __init__(self, server: LiveServer, **claims: Any) -> None:
+        self.rest = CustomerClient(server, **claims)
+        self._stack = contextlib.ExitStack()
+        self.ws: ClientConnection = self._stack.enter_context(
+            connect(realtime_url(server.url), open_timeout=10)
+        )
+        self.ws.send(encode(Hello(token=self.rest.session["access_token"])))
+        self.frames: list[dict[str, Any]] = []
+        welcome = self.recv_until(lambda f: f["type"] == "welcome")
+        assert welcome["you"]["kind"] == "customer"
+        self.conversation_id: int | None = None
+
+    def recv_until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10) -> Any:
+        deadline = time.monotonic() + timeout
+        for frame in self.frames:
+            if predicate(frame):
+                return frame
+        while time.monotonic() < deadline:
+            try:
+                raw = self.ws.recv(timeout=max(0.05, deadline - time.monotonic()))
+            except TimeoutError:
+                break
+            frame = json.loads(raw)
+            self.frames.append(frame)
+            if predicate(frame):
+                return frame
+        raise TimeoutError(f"no such frame; got {[f['type'] for f in self.frames]}")
+
+    def say(self, text: str) -> int:
+        client_id = uuid.uuid4().hex
+        self.ws.send(
+            encode(Send(client_id=client_id, conversation_id=self.conversation_id, text=text))
+        )
+        ack = self.recv_until(lambda f: f["type"] == "ack" and f["client_id"] == client_id)
+        self.conversation_id = int(ack["conversation_id"])
+        return self.conversation_id
+
+    def ask_for_person(self, text: str) -> int:
+        cid = self.say(text)
+        self.ws.send(encode(Handoff(conversation_id=cid)))
+        return cid
+
+    def texts(self) -> list[str]:
+        return [f["text"] for f in self.frames if f["type"] == "message"]
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture
+def customers() -> Iterator[list[ChatCustomer]]:
+    made: list[ChatCustomer] = []
+    yield made
+    for c in made:
+        c.close()
+
+
+def live_console(
+    made: list[ConsoleHarness],
+    qtbot: QtBot,
+    server: LiveServer,
+    tmp_path: Path,
+    role: Role = Role.agent,
+    capacity: int = 1,
+) -> ConsoleHarness:
+    email = new_agent(server, role)
+    h = open_console(made, qtbot, server, tmp_path)
+    h.settings.capacity = capacity
+    h.window.capacity_spin.setValue(capacity)
+    h.sign_in(email)
+    qtbot.waitUntil(lambda: h.window.connection_label.text() == "Live", timeout=15000)
+    h.window.tabs.setCurrentWidget(h.window.chat_page)
+    return h
+
+
+def test_inbox_accept_reply_and_internal_note(
+    qtbot: QtBot,
+    fresh_server: LiveServer,
+    tmp_path: Path,
+    harness: list[ConsoleHarness],  # noqa: F811
+    customers: list[ChatCustomer],
+) -> None:
+    h = live_console(harness, qtbot, fresh_server, tmp_path, capacity=1)
+    page = h.window.chat_page
+    inbox = page.inbox
+
+    first = ChatCustomer(fresh_server, name="Li Wei", tier="vip", product="PhotoTool")
+    customers.append(first)
+    first_id = first.ask_for_person("My export crashes")
+    # Online with room: routed to this agent, so it shows under Mine.
+    inbox.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: first_id in inbox.visible_ids(), timeout=15000)
+
+    second = ChatCustomer(fresh_server, name="Bob Smith")
+    customers.append(second)
+    second_id = second.ask_for_person("Licence question")
+    # The agent is full (capacity 1): the second one waits.
+    inbox.tabs.setCurrentIndex(0)
+    qtbot.waitUntil(lambda: second_id in inbox.visible_ids(), timeout=15000)
+    assert first_id not in inbox.visible_ids()
+
+    view = page.open_conversation(second_id)
+    assert view is not None
+    qtbot.waitUntil(lambda: "Licence question" in view.transcript_text(), timeout=10000)
+    assert view.accept_button.isVisible()
+    view.accept()
+    qtbot.waitUntil(lambda: second_id not in inbox.visible_ids(), timeout=10000)
+    qtbot.waitUntil(lambda: not view.accept_button.isVisible(), timeout=10000)
+    inbox.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: {first_id, second_id} <= set(inbox.visible_ids()), timeout=10000)
+
+    # A reply reaches the customer's websocket.
+    view.composer.edit.setPlainText("Hello Bob, which licence do you have?")
+    view.composer.submit()
+    frame = second.recv_until(
+        lambda f: f["type"] == "message" and f["text"] == "Hello Bob, which licence do you have?"
+    )
+    assert frame["sender"]["kind"] == "agent"
+    qtbot.waitUntil(
+        lambda: "Hello Bob, which licence" in view.transcript_text() and not view.pending,
+        timeout=10000,
+    )
+
+    # An internal note stays with the agents.
+    view.composer.internal_button.setChecked(True)
+    view.composer.edit.setPlainText("Bob's licence expired last week.")
+    view.composer.submit()
+    qtbot.waitUntil(lambda: "expired last week" in view.transcript_text(), timeout=10000)
+    qtbot.waitUntil(lambda: not view.pending, timeout=10000)
+    assert "Internal note" in view.transcript_text()
+    view.composer.internal_button.setChecked(False)
+    view.composer.edit.setPlainText("I will renew it for you.")
+    view.composer.submit()
+    second.recv_until(lambda f: f["type"] == "message" and f["text"] == "I will renew it for you.")
+    assert not any("expired last week" in t for t in second.texts())
+
+    # The customer's answer shows up live.
+    second.say("Thank you!")
+    qtbot.waitUntil(lambda: "Thank you!" in view.transcript_text(), timeout=10000)
+
+
+def test_close_and_turn_into_ticket(
+    qtbot: QtBot,
+    fresh_server: LiveServer,
+    tmp_path: Path,
+    harness: list[ConsoleHarness],  # noqa: F811
+    customers: list[ChatCustomer],
+) -> None:
+    h = live_console(harness, qtbot, fresh_server, tmp_path, capacity=2)
+    page = h.window.chat_page
+    customer = ChatCustomer(fresh_server, name="Chen Jie", tier="svip")
+    customers.append(customer)
+    cid = customer.ask_for_person("Printing is broken")
+    page.inbox.tabs.setCurrentIndex(1)
+    qtbot.waitUntil(lambda: cid in page.inbox.visible_ids(), timeout=15000)
+    view = page.open_conversation(cid)
+    assert view is not None
+    assert view.badge.isVisible() and view.badge.text() == "SVIP"
+    qtbot.waitUntil(lambda: view.customer_panel.name_label.text() == "Chen Jie", timeout=10000)
+    view.to_ticket()
+    # The new ticket opens in a tab of its own, with the transcript in it.
+    qtbot.waitUntil(lambda: len(h.window.ticket_views) == 1, timeout=15000)
+    ticket_view = next(iter(h.window.ticket_views.values()))
+    qtbot.waitUntil(lambda: ticket_view.ticket is not None, timeout=10000)
+    assert "Printing is broken" in ticket_view.timeline.toPlainText()
+    view.close_conversation()
+    qtbot.waitUntil(lambda: view.summary.status.value == "closed", timeout=10000)
+    assert not view.composer.edit.isEnabled()
+    qtbot.waitUntil(lambda: cid not in page.inbox.visible_ids(), timeout=10000)
+
+
+def test_supervisor_sees_the_team(
+    qtbot: QtBot,
+    fresh_server: LiveServer,
+    tmp_path: Path,
+    harness: list[ConsoleHarness],  # noqa: F811
+) -> None:
+    h = live_console(harness, qtbot, fresh_server, tmp_path, role=Role.supervisor, capacity=4)
+    assert h.window.tabs.isTabVisible(h.window.team_index)
+    assert h.window.chat_page.inbox.tabs.isTabVisible(2)  # "All"
+    team = h.window.team_page
+    name = h.console.agent.name if h.console.agent else ""
+    qtbot.waitUntil(
+        lambda: any(r[0] == name and r[1] == "Online" and r[3] == "4" for r in team.agent_rows()),
+        timeout=15000,
+    )
+    h.window.presence_combo.setCurrentIndex(h.window.presence_combo.findData("away"))
+    qtbot.waitUntil(
+        lambda: any(r[0] == name and r[1] == "Away" for r in team.agent_rows()), timeout=15000
+    )
+
+
+def test_plain_agent_has_no_team_board(
+    qtbot: QtBot,
+    fresh_server: LiveServer,
+    tmp_path: Path,
+    harness: list[ConsoleHarness],  # noqa: F811
+) -> None:
+    h = live_console(harness, qtbot, fresh_server, tmp_path)
+    assert not h.window.tabs.isTabVisible(h.window.team_index)
+    assert not h.window.chat_page.inbox.tabs.isTabVisible(2)

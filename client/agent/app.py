@@ -30,6 +30,10 @@ QToolButton#InternalToggle { border: 1px solid #d1d5db; padding: 4px 10px; borde
 QToolButton#InternalToggle:checked {
     background: #fde68a; border: 1px solid #f59e0b; color: #78350f; font-weight: 700;
 }
+QToolButton#AssignButton, QToolButton#TransferButton, QToolButton#CannedButton,
+QToolButton#AttachButton {
+    border: 1px solid #d1d5db; padding: 4px 10px; border-radius: 6px; background: #ffffff;
+}
 QToolButton#FileChip { background: #e0e7ff; color: #1d4ed8; border-radius: 10px; padding: 2px 8px; }
 QLineEdit#KbSearch { padding: 4px 8px; border: 1px solid #d1d5db; border-radius: 6px; }
 #CustomerPanel { background: #ffffff; border: 1px solid #e5e7eb; border-radius: 10px; }

@@ -77,6 +77,7 @@ class Inbox(QWidget):
     """
 
     conversation_activated = Signal(int)
+    waiting_changed = Signal(int)
 
     def __init__(self, console: Console, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -163,6 +164,9 @@ class Inbox(QWidget):
     def _render(self) -> None:
         current = self.list.currentItem()
         selected = int(current.data(ID_ROLE)) if current is not None else None
+        self.waiting_changed.emit(
+            sum(1 for s in self.summaries.values() if s.status.value == "queued")
+        )
         shown = [s for s in self.summaries.values() if self.matches(s)]
         if self.filter == "waiting":
             # Longest waiting first; VIPs first within the same wait.
@@ -247,6 +251,7 @@ class ConversationView(QWidget):
         self.accept_button.clicked.connect(self.accept)
         header.addWidget(self.accept_button)
         self.transfer_button = QToolButton(self)
+        self.transfer_button.setObjectName("TransferButton")
         self.transfer_button.setText(self.tr("Transfer"))
         self.transfer_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.transfer_menu = QMenu(self.transfer_button)

@@ -511,6 +511,7 @@ class TicketView(QWidget):
             self._send_key = None
             self.composer.sent()
             self.show_ticket(ticket)
+            self.customer_panel.refresh()
             self.changed.emit(ticket_id)
 
         self.console.call(
@@ -595,6 +596,7 @@ class TicketView(QWidget):
     def _after_action(self, ticket: Ticket) -> None:
         self.error_label.hide()
         self.show_ticket(ticket)
+        self.customer_panel.refresh()
         self.changed.emit(ticket.id)
 
     def _action_failed(self, exc: BaseException) -> None:

@@ -71,6 +71,7 @@ class ConsoleWindow(QMainWindow):
         self.chat_page = ChatPage(console, self.live, library, self)
         self.chat_page.ticket_requested.connect(self.open_ticket)
         self.chat_index = self._add_fixed_tab(self.chat_page, icon("chat"), self.tr("Chats"))
+        self.chat_page.inbox.waiting_changed.connect(self._on_waiting)
         self.team_page = TeamPage(console, self.live, self)
         self.team_index = self._add_fixed_tab(self.team_page, icon("agent-team"), self.tr("Team"))
         self.tabs.setTabVisible(self.team_index, False)
@@ -161,6 +162,12 @@ class ConsoleWindow(QMainWindow):
         if self.live.connected and online:
             return  # the live connection's own state says more
         self.set_connection("online" if online else "offline")
+
+    def _on_waiting(self, count: int) -> None:
+        title = (
+            self.tr("Chats (%1 waiting)").replace("%1", str(count)) if count else self.tr("Chats")
+        )
+        self.tabs.setTabText(self.chat_index, title)
 
     def on_live_state(self, state: str) -> None:
         """The realtime connection's state: online, connecting, offline..."""

@@ -99,6 +99,8 @@ class Inbox(QWidget):
         layout.addWidget(self.state_label)
         self.list = QListWidget(self)
         self.list.setObjectName("Inbox")
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.list.itemActivated.connect(self._activate)
         self.list.itemClicked.connect(self._activate)
         layout.addWidget(self.list, 1)
@@ -143,6 +145,13 @@ class Inbox(QWidget):
         for s in summaries:
             self.summaries[s.id] = s
         self._render()
+
+    def mark_read(self, conversation_id: int) -> None:
+        """The agent has seen the conversation: no unread badge until more arrives."""
+        summary = self.summaries.get(conversation_id)
+        if summary is not None and summary.unread:
+            self.summaries[conversation_id] = summary.model_copy(update={"unread": 0})
+            self._render()
 
     def matches(self, summary: Any) -> bool:
         me = self.console.agent.id if self.console.agent else None
@@ -210,9 +219,11 @@ class ConversationView(QWidget):
 
     Signals:
         ticket_requested(int): open this ticket (the chat became one).
+        read(int): the agent has seen this conversation up to its newest message.
     """
 
     ticket_requested = Signal(int)
+    read = Signal(int)
 
     def __init__(
         self,
@@ -242,10 +253,11 @@ class ConversationView(QWidget):
         header.addWidget(self.name_label)
         self.badge = tier_badge(summary.customer.tier.value, self)
         header.addWidget(self.badge)
+        header.addStretch(1)
         self.meta_label = QLabel(self)
         self.meta_label.setObjectName("Hint")
         self.meta_label.setTextFormat(Qt.TextFormat.PlainText)
-        header.addWidget(self.meta_label, 1)
+        self.meta_label.setWordWrap(True)
         self.accept_button = QPushButton(self.tr("Accept"), self)
         self.accept_button.setObjectName("AcceptButton")
         self.accept_button.clicked.connect(self.accept)
@@ -265,6 +277,7 @@ class ConversationView(QWidget):
         self.close_button.clicked.connect(self.close_conversation)
         header.addWidget(self.close_button)
         layout.addLayout(header)
+        layout.addWidget(self.meta_label)
         self.error_label = QLabel(self)
         self.error_label.setStyleSheet("color: #b91c1c;")
         self.error_label.setWordWrap(True)
@@ -272,16 +285,24 @@ class ConversationView(QWidget):
         layout.addWidget(self.error_label)
         split = QSplitter(Qt.Orientation.Horizontal, self)
         left = QSplitter(Qt.Orientation.Vertical, split)
-        self.transcript = TimelineBrowser(left)
+        top = QWidget(left)
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.setSpacing(2)
+        self.transcript = TimelineBrowser(top)
         self.transcript.attachment_clicked.connect(self._download)
-        self.typing_label = QLabel(left)
+        self.typing_label = QLabel(top)
+        self.typing_label.setObjectName("Hint")
+        top_layout.addWidget(self.transcript, 1)
+        top_layout.addWidget(self.typing_label)
         self.composer = ReplyComposer(console, library, left, kb_key=f"kb-chat-{summary.id}")
         self.composer.send_requested.connect(self._send)
         self.composer.edit.textChanged.connect(self._typing)
-        left.addWidget(self.transcript)
+        left.addWidget(top)
         left.addWidget(self.composer)
         left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
+        left.setStretchFactor(1, 1)
+        left.setSizes([520, 200])
         self.customer_panel = CustomerPanel(console, split, key=f"chat-{summary.id}")
         self.customer_panel.ticket_activated.connect(self.ticket_requested)
         self.customer_panel.setMinimumWidth(240)
@@ -368,8 +389,17 @@ class ConversationView(QWidget):
             changed = True
         if changed:
             self.redraw()
-            if self.isVisible() and self.messages:
-                self.live.mark_read(self.conversation_id, max(self.messages))
+            if self.isVisible():
+                self.mark_read()
+
+    def mark_read(self) -> None:
+        if self.messages:
+            self.live.mark_read(self.conversation_id, max(self.messages))
+            self.read.emit(self.conversation_id)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.mark_read()
 
     def acked(self, client_id: str) -> None:
         if client_id in self.pending:
@@ -568,6 +598,7 @@ class ChatPage(QWidget):
         self.stack.addWidget(self.placeholder)
         split.addWidget(self.inbox)
         split.addWidget(self.stack)
+        self.inbox.setMinimumWidth(280)
         split.setSizes([300, 900])
         layout.addWidget(split)
         live.received.connect(self.on_event)
@@ -588,6 +619,7 @@ class ChatPage(QWidget):
                 return None
             view = ConversationView(self.console, self.live, self.library, summary, self.stack)
             view.ticket_requested.connect(self.ticket_requested)
+            view.read.connect(self.inbox.mark_read)
             self.views[conversation_id] = view
             self.stack.addWidget(view)
             view.load()

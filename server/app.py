@@ -19,10 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from protocol import API_PREFIX, PROTOCOL_VERSION
 from protocol.models import Health
 from server import __version__, errors
+from server.api import admin as admin_routes
 from server.api import auth as auth_routes
+from server.api import chat as chat_routes
 from server.api import kb as kb_routes
 from server.api import tickets as ticket_routes
 from server.blobs import BlobStore
+from server.chat.hub import Hub
 from server.config import Settings
 from server.db import Database
 from server.kb.search import SearchIndex
@@ -77,11 +80,16 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         database = Database(settings.db_url)
     database.upgrade()
     search = SearchIndex(database)
+    chat = Hub(database, search, max_ticket_bytes=settings.max_ticket_bytes)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        database.dispose()
+        await chat.start()
+        try:
+            yield
+        finally:
+            await chat.stop()
+            database.dispose()
 
     app = FastAPI(
         title="HelpBridge vendor service",
@@ -93,6 +101,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.settings = settings
     app.state.db = database
     app.state.search = search
+    app.state.chat = chat
     app.state.blobs = BlobStore(settings.data_dir / "blobs")
     errors.install(app)
     app.add_middleware(AccessLog)
@@ -102,6 +111,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         return Health(version=__version__, protocol=PROTOCOL_VERSION)
 
     app.include_router(auth_routes.router, prefix=API_PREFIX)
+    app.include_router(admin_routes.router, prefix=API_PREFIX)
     app.include_router(kb_routes.router, prefix=API_PREFIX)
     app.include_router(ticket_routes.router, prefix=API_PREFIX)
+    app.include_router(chat_routes.router, prefix=API_PREFIX)
     return app

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import json
 import logging
 import re
 import secrets
@@ -27,7 +28,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from protocol.models import Role, Tier
-from server import __version__, logs, models
+from server import __version__, audit, logs, models
 
 log = logging.getLogger("helpbridge.server")
 
@@ -125,6 +126,13 @@ def _database(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     return db
 
 
+def _operator() -> str:
+    try:
+        return f"{getpass.getuser()}@{socket.gethostname()}"
+    except (OSError, KeyError):
+        return "operator"
+
+
 def _read_secret_line(prompt: str) -> str:
     if sys.stdin.isatty():
         return getpass.getpass(prompt)
@@ -173,6 +181,14 @@ def cmd_create_agent(args: argparse.Namespace) -> int:
             agent = agents.create_agent(
                 s, email=args.email, name=args.name, password=password, role=Role(args.role)
             )
+            audit.record(
+                s,
+                "agent.create",
+                actor_type="cli",
+                actor_name=_operator(),
+                target=agent.email,
+                role=agent.role,
+            )
             print(f"created {agent.role} {agent.email} (id {agent.id})")
     except ValueError as exc:
         raise CliError(str(exc)) from exc
@@ -201,6 +217,21 @@ def cmd_backup(args: argparse.Namespace) -> int:
         report = backup(settings.db_url, settings.data_dir, args.dest)
     except BackupError as exc:
         raise CliError(str(exc)) from exc
+    from server.db import Database
+
+    database = Database(settings.db_url)
+    try:
+        with database.session() as s:
+            audit.record(
+                s,
+                "backup",
+                actor_type="cli",
+                actor_name=_operator(),
+                target=str(args.dest),
+                counts=json.dumps(report.counts),
+            )
+    finally:
+        database.dispose()
     counts = ", ".join(f"{n} {t}" for t, n in report.counts.items())
     print(f"backed up to {report.dest}: {counts}; {report.blobs} attachment files")
     return 0
@@ -241,6 +272,13 @@ def cmd_identity_key(args: argparse.Namespace) -> int:
             if len(secret) < 32:
                 raise CliError("an HS256 secret needs at least 32 characters")
             s.add(models.IdentityKey(kid=args.kid, secret=secret, active=True))
+            audit.record(
+                s,
+                "settings.identity_key.add",
+                actor_type="cli",
+                actor_name=_operator(),
+                target=args.kid,
+            )
             if not args.secret_stdin:
                 print(f"added key {args.kid}; give this secret to the ISV's backend (shown once):")
                 print(secret)
@@ -251,6 +289,13 @@ def cmd_identity_key(args: argparse.Namespace) -> int:
             raise CliError(f"no key {args.kid!r}")
         key.active = False
         key.revoked_at = datetime.now(UTC)
+        audit.record(
+            s,
+            "settings.identity_key.revoke",
+            actor_type="cli",
+            actor_name=_operator(),
+            target=args.kid,
+        )
         print(f"revoked key {args.kid}; sessions it vouched for end at their next refresh")
         return 0
 

@@ -300,9 +300,7 @@ class ChatMessage(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
     prev_public_seq: Mapped[int] = mapped_column(Integer, default=0)
     client_id: Mapped[str] = mapped_column(String(64))
@@ -325,9 +323,7 @@ class ChatRead(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    conversation_id: Mapped[int] = mapped_column(
-        ForeignKey("conversations.id", ondelete="CASCADE")
-    )
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     reader_kind: Mapped[str] = mapped_column(String(10))
     reader_id: Mapped[int] = mapped_column(Integer)
     last_read_seq: Mapped[int] = mapped_column(Integer, default=0)
@@ -348,3 +344,28 @@ class AgentPresence(Base):
     products: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_seen: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AuditEntry(Base):
+    """One line of the append-only audit log: who did what, when, from where.
+
+    Nothing in the product updates or deletes these rows, and the database
+    refuses to (triggers made by migration 0005).
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_action_at", "action", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor_type: Mapped[str] = mapped_column(String(10))  # customer | agent | system | cli
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    actor_name: Mapped[str] = mapped_column(String(320), default="")
+    action: Mapped[str] = mapped_column(String(60))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    outcome: Mapped[str] = mapped_column(String(10), default="ok")  # ok | denied | failed
+    source: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, Response
 
 from protocol import models as wire
 from protocol.models import ErrorCode
-from server import agents, models
+from server import agents, audit, models
 from server.auth import AnyPrincipal, CurrentCustomer, Db
 from server.config import Settings
 from server.errors import ApiProblem
@@ -81,8 +81,25 @@ def exchange_identity(body: wire.IdentityExchange, request: Request, db: Db) -> 
             skew=settings.clock_skew,
         )
     except IdentityRejected as exc:
+        audit.record_now(
+            request.app.state.db,
+            "customer.sign_in",
+            actor_type="customer",
+            outcome="failed",
+            source=audit.source_of(request),
+            reason=exc.code.value,
+        )
         raise _reject(exc) from exc
     customer = upsert_customer(db, claims)
+    audit.record(
+        db,
+        "customer.sign_in",
+        actor_type="customer",
+        actor_id=customer.id,
+        actor_name=customer.external_id,
+        source=audit.source_of(request),
+        kid=claims.kid,
+    )
     issued = issue_session(
         db,
         "customer",
@@ -115,9 +132,18 @@ def refresh(body: wire.RefreshRequest, request: Request, db: Db) -> wire.Session
 
 
 @router.post("/auth/logout", status_code=204, responses=_UNAUTHORIZED)
-def logout(principal: AnyPrincipal, db: Db) -> Response:
+def logout(principal: AnyPrincipal, request: Request, db: Db) -> Response:
     row = db.merge(principal.session)
     row.revoked_at = datetime.now(UTC)
+    who = principal.customer or principal.agent
+    audit.record(
+        db,
+        "sign_out",
+        actor_type=row.subject_type,
+        actor_id=row.subject_id,
+        actor_name=str(getattr(who, "email", None) or getattr(who, "external_id", "")),
+        source=audit.source_of(request),
+    )
     return Response(status_code=204)
 
 
@@ -132,7 +158,24 @@ def agent_login(body: wire.AgentLogin, request: Request, db: Db) -> wire.Session
     try:
         agent = agents.authenticate(db, body.email, body.password)
     except IdentityRejected as exc:
+        audit.record_now(
+            request.app.state.db,
+            "agent.sign_in",
+            actor_type="agent",
+            actor_name=body.email.strip().lower(),
+            outcome="failed",
+            source=audit.source_of(request),
+            reason=exc.code.value,
+        )
         raise ApiProblem(401, exc.code, exc.message) from exc
+    audit.record(
+        db,
+        "agent.sign_in",
+        actor_type="agent",
+        actor_id=agent.id,
+        actor_name=agent.email,
+        source=audit.source_of(request),
+    )
     issued = issue_session(
         db,
         "agent",

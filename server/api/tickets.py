@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session as DbSession
 from protocol import tickets as wire
 from protocol.models import ErrorBody, ErrorCode, Role
 from protocol.tickets import CLIENT_KEY, Priority, TicketStatus
-from server import models, tickets
+from server import audit, models, tickets
 from server.api.auth import agent_out, customer_out
 from server.auth import AnyPrincipal, CurrentAgent, CurrentCustomer, Db, role_at_least
 from server.blobs import SAFE_INLINE, BlobStore, EmptyFile, TooLarge, safe_filename
@@ -511,9 +511,30 @@ def get_sla(agent: CurrentAgent, db: Db) -> wire.SlaTable:
 
 
 @router.put("/agent/sla", response_model=wire.SlaTable)
-def put_sla(body: wire.SlaTable, agent: CurrentAgent, db: Db) -> wire.SlaTable:
+def put_sla(body: wire.SlaTable, request: Request, agent: CurrentAgent, db: Db) -> wire.SlaTable:
     if not role_at_least(agent, Role.admin):
+        audit.record_now(
+            _database(request),
+            "settings.sla",
+            actor_type="agent",
+            actor_id=agent.id,
+            actor_name=agent.email,
+            outcome="denied",
+            source=audit.source_of(request),
+        )
         raise ApiProblem(403, ErrorCode.forbidden, "only administrators change SLA targets")
+    audit.record(
+        db,
+        "settings.sla",
+        actor_type="agent",
+        actor_id=agent.id,
+        actor_name=agent.email,
+        source=audit.source_of(request),
+        rules="; ".join(
+            f"{r.tier}/{r.priority.value}={r.first_response_minutes}/{r.resolution_minutes}"
+            for r in body.rules
+        ),
+    )
     for rule in body.rules:
         row = db.scalar(
             select(models.SlaPolicy).where(

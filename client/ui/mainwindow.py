@@ -1,5 +1,6 @@
 """The portal's main window: search, browse categories, read articles;
-the Tickets section (client/ui/tickets/) next to it.
+the Tickets section (client/ui/tickets/) and the Chat section
+(client/ui/chat/) next to it.
 
 Everything that may block goes through :class:`client.ui.portal.Portal` (and
 so through the TaskRunner); this module only arranges widgets and reacts to
@@ -41,10 +42,12 @@ from PySide6.QtWidgets import (
 from client.ui.errors import error_message, exception_code
 from client.ui.highlight import highlight_html
 from client.ui.look import app_icon, icon
+from client.ui.realtime_bridge import RealtimeBridge
 from client.ui.tickets.service import TicketService
 from client.ui.widgets import HTML_ROLE, ID_ROLE, TITLE_ROLE, ArticleBrowser, BannerArea, ResultList
 
 if TYPE_CHECKING:
+    from client.ui.chat import ChatPage
     from client.ui.portal import Fetched, Portal
     from client.ui.settings import PortalSettings, SettingsDialog
     from client.ui.tickets.panel import TicketsPanel
@@ -89,11 +92,17 @@ class MainWindow(QMainWindow):
             are on screen; also written to the log.
         notification_requested(str, str, int): (title, text, ticket id) for
             a tray message: support answered or changed a ticket.
+        chat_notification_requested(str, str): (title, text) for a tray
+            message: a chat message arrived while the window is hidden.
+        badge_changed(int): unread tickets and chat messages together (the
+            tray icon and the dock badge show it).
     """
 
     hidden_to_tray = Signal()
     search_shown = Signal(str, int, str)
     notification_requested = Signal(str, str, int)
+    chat_notification_requested = Signal(str, str)
+    badge_changed = Signal(int)
 
     def __init__(
         self, portal: Portal, settings: PortalSettings, parent: QWidget | None = None
@@ -114,6 +123,9 @@ class MainWindow(QMainWindow):
         self._tickets_panel: TicketsPanel | None = None
         self._pending_form: tuple[dict[str, str], str] | None = None
         self.tickets = TicketService(portal, parent=self)
+        self.realtime = RealtimeBridge(portal, self)
+        self._chat_page: ChatPage | None = None
+        self._unread = {"tickets": 0, "chat": 0}
 
         self.setWindowTitle("HelpBridge")
         self.setWindowIcon(app_icon())
@@ -155,6 +167,10 @@ class MainWindow(QMainWindow):
         tickets_layout = QVBoxLayout(self.tickets_host)
         tickets_layout.setContentsMargins(0, 0, 0, 0)
         self.section_stack.addWidget(self.tickets_host)
+        # So is the Chat section.
+        self.chat_host = QWidget(self.section_stack)
+        QVBoxLayout(self.chat_host).setContentsMargins(0, 0, 0, 0)
+        self.section_stack.addWidget(self.chat_host)
         body_layout.addWidget(self.section_stack, 1)
         root.addWidget(body, 1)
         self.setCentralWidget(central)
@@ -184,6 +200,7 @@ class MainWindow(QMainWindow):
             )
         )
         self.tickets.account_changed.connect(self._on_account_changed)
+        self.realtime.unread_changed.connect(self._show_chat_unread)
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self._on_quit)
@@ -215,10 +232,7 @@ class MainWindow(QMainWindow):
         self.sections.addTab(icon("help"), self.tr("Help"))
         self.sections.addTab(icon("ticket"), self.tr("Tickets"))
         self.sections.addTab(icon("chat"), self.tr("Chat"))
-        self.sections.setTabEnabled(SECTION_CHAT, False)
-        self.sections.setTabToolTip(
-            SECTION_CHAT, self.tr("Coming soon in a later version of HelpBridge")
-        )
+        self.sections.setTabToolTip(SECTION_CHAT, self.tr("Chat with support"))
         self.sections.setTabToolTip(SECTION_HELP, self.tr("Search and read help articles"))
         self.sections.setTabToolTip(
             SECTION_TICKETS, self.tr("Write to support and follow your tickets")
@@ -840,7 +854,7 @@ class MainWindow(QMainWindow):
             self.portal.submit_identity(request.identity)
         self.bring_to_front()
         target = request.open
-        if target != "ticket":
+        if target not in ("ticket", "chat"):
             self.show_section(SECTION_HELP)
         if target == "search":
             self._category = None
@@ -853,14 +867,7 @@ class MainWindow(QMainWindow):
         elif target == "ticket":
             self.open_ticket_form(dict(request.context), request.query or "")
         elif target == "chat":
-            self.banners.show_notice(
-                "coming_soon",
-                "info",
-                self.tr(
-                    "Chat will come in a later version of HelpBridge. "
-                    "Until then, please search the help articles."
-                ),
-            )
+            self.open_chat(request.query or "")
         elif target == "home" and self.pages.currentIndex() == PAGE_ARTICLE:
             self.go_back()
         if request.context:
@@ -930,6 +937,9 @@ class MainWindow(QMainWindow):
             self.tickets_panel()
             self.section_stack.setCurrentIndex(SECTION_TICKETS)
             self.banners.clear_notice("deflection")
+        elif index == SECTION_CHAT:
+            self.chat_page()
+            self.section_stack.setCurrentIndex(SECTION_CHAT)
         else:
             self.section_stack.setCurrentIndex(SECTION_HELP)
 
@@ -978,6 +988,8 @@ class MainWindow(QMainWindow):
             SECTION_TICKETS,
             self.tr("Tickets ({n})").format(n=count) if count else self.tr("Tickets"),
         )
+        self._unread["tickets"] = count
+        self.badge_changed.emit(sum(self._unread.values()))
 
     def _on_ticket_news(self, summary: TicketSummary, why: str) -> None:
         panel = self._tickets_panel
@@ -1040,6 +1052,48 @@ class MainWindow(QMainWindow):
         values["server_url"] = self.portal.server_url
         values["ui_locale"] = self.portal.locale
         return values
+
+    # -- chat -------------------------------------------------------------------------------
+
+    def chat_page(self) -> ChatPage:
+        """The Chat section (built on first use, or when a message arrives)."""
+        if self._chat_page is None:
+            from client.ui.chat import ChatPage
+
+            page = ChatPage(self.portal, self.realtime, self.chat_host)
+            page.article_requested.connect(self._open_chat_article)
+            page.ticket_requested.connect(self.open_ticket)
+            page.notify.connect(self.chat_notification_requested)
+            layout = self.chat_host.layout()
+            assert layout is not None
+            layout.addWidget(page)
+            self._chat_page = page
+        return self._chat_page
+
+    def open_chat(self, text: str = "") -> None:
+        """Show the chat (host request, tray message); ``text`` starts the
+        message if the customer is not already writing one."""
+        self.bring_to_front()
+        self.show_section(SECTION_CHAT)
+        page = self.chat_page()
+        if text and not page.composer.text():
+            page.composer.set_text(text)
+        page.composer.input.setFocus()
+
+    def _show_chat_unread(self, count: int) -> None:
+        self.sections.setTabText(
+            SECTION_CHAT, self.tr("Chat ({n})").format(n=count) if count else self.tr("Chat")
+        )
+        self._unread["chat"] = count
+        self.badge_changed.emit(sum(self._unread.values()))
+        if count and self._chat_page is None:
+            # Messages came before the section was opened: build it so that
+            # it hears them (notifications while hidden, read receipts).
+            self.chat_page()
+
+    def _open_chat_article(self, article_id: int) -> None:
+        self.show_section(SECTION_HELP)
+        self.open_article(article_id)
 
 
 def _write_mark(path: str, stamp: float) -> None:

@@ -101,6 +101,8 @@ class Backend:
         self._cache: OfflineCache | None = None
         self._tokens: TokenStore | None = None
         self.external_id: str | None = None
+        self.access_token: str | None = None
+        """The newest access token (the live chat connection sends it in its hello)."""
 
     @property
     def api(self) -> ApiClient:
@@ -134,6 +136,7 @@ class Backend:
     def _persist_session(self, session: Session) -> None:
         """Called by ApiClient (on a worker) whenever it gets a new token pair."""
         with self._lock:
+            self.access_token = session.access_token
             if session.customer is not None:
                 self.external_id = session.customer.external_id
             external_id = self.external_id

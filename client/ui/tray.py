@@ -6,6 +6,10 @@ closing the window quits the portal.
 When the window has a ``notification_requested(title, text, ticket_id)``
 signal (the main window does), each emission becomes a tray message;
 clicking the message calls the window's ``open_ticket(ticket_id)``.
+Likewise ``chat_notification_requested(title, text)`` (a chat message while
+the window is hidden; a click calls ``open_chat()``), and
+``badge_changed(count)``: the unread count painted onto the tray icon and
+shown on the dock/taskbar where Qt supports it.
 """
 
 from __future__ import annotations
@@ -49,6 +53,15 @@ class Tray(QObject):
         if requested is not None:
             requested.connect(self.show_ticket_message)
         self.icon.messageClicked.connect(self._on_message_clicked)
+        self.last_chat = False
+        self.chat_messages: list[tuple[str, str]] = []
+        self.unread = 0
+        chat = getattr(window, "chat_notification_requested", None)
+        if chat is not None:
+            chat.connect(self.show_chat_message)
+        badge = getattr(window, "badge_changed", None)
+        if badge is not None:
+            badge.connect(self.set_badge)
 
     def show(self) -> None:
         self.icon.show()
@@ -82,11 +95,39 @@ class Tray(QObject):
     def show_ticket_message(self, title: str, text: str, ticket_id: int) -> None:
         """Support answered or changed a ticket; a click on the message opens it."""
         self.last_ticket = ticket_id
+        self.last_chat = False
         self.messages.append((title, text, ticket_id))
         del self.messages[:-20]
         self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 10000)
 
+    def show_chat_message(self, title: str, text: str) -> None:
+        """A chat message arrived while the window is hidden; a click opens the chat."""
+        self.last_ticket = None
+        self.last_chat = True
+        self.chat_messages.append((title, text))
+        del self.chat_messages[:-20]
+        self.icon.showMessage(title, text, QSystemTrayIcon.MessageIcon.Information, 10000)
+
+    def set_badge(self, count: int) -> None:
+        """Unread tickets and chat messages: on the icon, its tooltip and the dock."""
+        from client.ui.chat.badge import badge_icon, set_app_badge
+
+        self.unread = max(0, count)
+        self.icon.setIcon(badge_icon(app_icon(), self.unread))
+        self.icon.setToolTip(
+            self.tr("HelpBridge — {n} unread").format(n=self.unread)
+            if self.unread
+            else "HelpBridge"
+        )
+        set_app_badge(self.unread)
+
     def _on_message_clicked(self) -> None:
+        if self.last_chat:
+            self.last_chat = False
+            opener = getattr(self.window, "open_chat", None)
+            if opener is not None:
+                opener()
+            return
         ticket_id, self.last_ticket = self.last_ticket, None
         opener = getattr(self.window, "open_ticket", None)
         if ticket_id is not None and opener is not None:
@@ -94,6 +135,7 @@ class Tray(QObject):
 
     def show_hidden_message(self) -> None:
         self.last_ticket = None
+        self.last_chat = False
         self.icon.showMessage(
             "HelpBridge",
             self.tr("HelpBridge is still running here. Click the icon to open it again."),

@@ -1,0 +1,199 @@
+"""The live chat connection seen from the GUI thread.
+
+:class:`RealtimeBridge` follows the portal's sign-in: for the signed-in
+customer it opens their chat history (:class:`~client.core.chatstore.ChatStore`)
+and starts a :class:`~client.core.realtime.RealtimeClient` — both on a worker,
+since opening a database is disk work — and stops it when the customer or
+the service changes, and when the portal quits.
+
+The client calls back on its own event-loop thread. Those calls only emit a
+private signal, connected with a queued connection, so :attr:`event` and the
+other signals always fire on the GUI thread (client/ui/tasks.py describes the
+threading model). Every event is tagged with the generation of the client
+that sent it: a late event of a client already replaced is dropped.
+
+The client's methods (send, mark_read...) are safe to call from the GUI
+thread: they only schedule work on the loop and return.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
+
+if TYPE_CHECKING:
+    from client.core.chatstore import ChatStore
+    from client.core.realtime import ConnectionChanged, RealtimeClient, RealtimeConfig
+    from client.ui.portal import Portal
+    from protocol.models import Customer
+
+log = logging.getLogger(__name__)
+
+
+class RealtimeBridge(QObject):
+    """Owns the chat client of the signed-in customer.
+
+    Signals:
+        received(object): any :mod:`client.core.realtime` event, on the GUI thread.
+        connection_changed(object): a :class:`ConnectionChanged`.
+        unread_changed(int): messages from support not seen yet.
+        ready_changed(bool): a chat client runs (True) or none does.
+        stopping(bool): the client and its store are about to close (True:
+            the portal quits); the store can still be used in the handler.
+    """
+
+    received = Signal(object)
+    connection_changed = Signal(object)
+    unread_changed = Signal(int)
+    ready_changed = Signal(bool)
+    stopping = Signal(bool)
+    _from_loop = Signal(int, object)
+
+    def __init__(
+        self,
+        portal: Portal,
+        parent: QObject | None = None,
+        *,
+        config: RealtimeConfig | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.portal = portal
+        self.config = config
+        self.client: RealtimeClient | None = None
+        self.store: ChatStore | None = None
+        self.customer_key: tuple[str, str] | None = None
+        self.unread = 0
+        self.connection: ConnectionChanged | None = None
+        self._generation = 0
+        self._from_loop.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
+        portal.customer_changed.connect(self._on_customer)
+        portal.online_changed.connect(self._on_online)
+        portal.server_changed.connect(lambda _url: self.stop())
+        app = QCoreApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+
+    @property
+    def ready(self) -> bool:
+        return self.client is not None
+
+    # -- following the portal ---------------------------------------------------------
+
+    def _on_customer(self, customer: Customer | None) -> None:
+        if customer is None:
+            self.stop()
+            return
+        key = (self.portal.server_url, customer.external_id)
+        if key == self.customer_key:
+            self.kick()  # same customer signed in again: a fresh token to try
+            return
+        self.stop()
+        self.customer_key = key
+        self._generation += 1
+        generation = self._generation
+        backend = self.portal.backend
+        server_url, external_id = key
+        emit = self._from_loop.emit
+        config = self.config
+
+        def open_client() -> tuple[ChatStore, RealtimeClient]:
+            from client.core.chatstore import ChatStore, chat_path
+            from client.core.paths import data_dir
+            from client.core.realtime import ApiChatService, RealtimeClient
+
+            store = ChatStore(chat_path(data_dir(), server_url, external_id))
+            service = ApiChatService(backend.api, lambda: backend.access_token)
+            client = RealtimeClient(
+                server_url,
+                service,
+                store,
+                lambda event: emit(generation, event),
+                config=config,
+            )
+            client.start()
+            return store, client
+
+        def opened(result: tuple[ChatStore, RealtimeClient]) -> None:
+            store, client = result
+            if generation != self._generation:
+                # Replaced while opening: this one is not wanted any more.
+                self.portal.runner.run_task(lambda: _close(client, store))
+                return
+            self.store, self.client = store, client
+            log.info("chat started for customer %s", external_id)
+            self.ready_changed.emit(True)
+
+        self.portal.runner.run_task(
+            open_client,
+            opened,
+            lambda exc: log.error("chat could not start: %s", exc, exc_info=exc),
+            serial=True,
+        )
+
+    def _on_online(self, online: bool) -> None:
+        if online:
+            self.kick()
+
+    def kick(self) -> None:
+        """Reconnect now (the network is back, a new sign-in happened)."""
+        if self.client is not None:
+            self.client.kick()
+
+    def stop(self) -> None:
+        """Stop the current client (on a worker: stopping waits for its thread)."""
+        if self.client is not None:
+            self.stopping.emit(False)
+        client, store = self.client, self.store
+        self._generation += 1
+        self.client = self.store = None
+        self.customer_key = None
+        if self.unread:
+            self.unread = 0
+            self.unread_changed.emit(0)
+        if client is not None:
+            self.ready_changed.emit(False)
+            # Serial: after any draft the page is still writing to the store.
+            self.portal.runner.run_task(lambda: _close(client, store), serial=True)
+
+    def shutdown(self) -> None:
+        """The portal quits: stop the client here and now (messages being
+        stored are written first)."""
+        if self.client is not None:
+            self.stopping.emit(True)
+        client, store = self.client, self.store
+        self._generation += 1
+        self.client = self.store = None
+        if client is not None:
+            _close(client, store, timeout=2.0)
+
+    # -- events ------------------------------------------------------------------------
+
+    @Slot(int, object)
+    def _deliver(self, generation: int, event: Any) -> None:
+        if generation != self._generation:
+            return
+        from client.core.realtime import ConnectionChanged, UnreadChanged
+
+        if isinstance(event, ConnectionChanged):
+            self.connection = event
+            self.connection_changed.emit(event)
+        elif isinstance(event, UnreadChanged):
+            self.unread = event.count
+            self.unread_changed.emit(event.count)
+        try:
+            self.received.emit(event)
+        except Exception:
+            log.exception("chat event handler failed")
+
+    def inject(self, event: Any) -> None:
+        """Deliver ``event`` as if the client had sent it (tests, demos)."""
+        self._from_loop.emit(self._generation, event)
+
+
+def _close(client: RealtimeClient, store: ChatStore | None, timeout: float = 3.0) -> None:
+    if not client.stop(timeout):
+        log.warning("the chat connection did not stop in time")
+    if store is not None:
+        store.close()

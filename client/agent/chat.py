@@ -547,14 +547,30 @@ class ConversationView(QWidget):
 
         dialog = QFileDialog(self, self.tr("Save attachment"))
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        name = next(
+            (
+                a.filename
+                for m in self.messages.values()
+                for a in m.attachments
+                if a.id == attachment_id
+            ),
+            f"attachment-{attachment_id}",
+        )
+        dialog.selectFile(name)
+        cid = self.conversation_id
         dialog.fileSelected.connect(
-            lambda path: self.console.call(
-                lambda api: api.download_attachment(attachment_id, Path(path)),
-                None,
-                self._show_error,
-            )
+            lambda path: self.save_attachment(cid, attachment_id, Path(path))
         )
         dialog.open()
+
+    def save_attachment(self, conversation_id: int, attachment_id: int, dest: Path) -> None:
+        self.console.call(
+            lambda api: api.download_conversation_attachment(conversation_id, attachment_id, dest),
+            lambda path: self.console.notice.emit(
+                "info", self.tr("Saved %1").replace("%1", str(path))
+            ),
+            self._show_error,
+        )
 
     def _show_error(self, exc: BaseException) -> None:
         self._show_message(texts.exception_message(exc))

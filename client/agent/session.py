@@ -321,10 +321,6 @@ class Console(QObject):
         self.runner.run_task(backend.logout, None, lambda exc: log.info("sign-out: %s", exc))
         self.signed_out.emit("")
 
-    def current_access_token(self) -> str | None:
-        """The access token in use right now (the realtime hello needs it)."""
-        return self.backend.api.current_access_token()
-
     # -- calls ---------------------------------------------------------------
 
     def call(

@@ -29,6 +29,7 @@ from client.agent.tickets import TicketQueue, TicketView
 from client.ui.look import app_icon, icon
 
 if TYPE_CHECKING:
+    from client.core.agent_api import AgentApi
     from protocol.models import Agent
 
 log = logging.getLogger(__name__)
@@ -138,10 +139,25 @@ class ConsoleWindow(QMainWindow):
         self.agent_label.setText(f"{agent.name} · {texts.role_label(role)}")
         self.queue.start()
         self.chat_page.start()
+        self.load_agents()
         supervisor = role in ("supervisor", "admin")
         self.tabs.setTabVisible(self.team_index, supervisor)
         if supervisor:
             self.team_page.start()
+
+    def load_agents(self) -> None:
+        """Who tickets can be assigned to (every active agent, from presence)."""
+
+        def fetch(api: AgentApi) -> Any:
+            from protocol.realtime import PresenceList
+
+            return api.get_model("/agent/presence", PresenceList)
+
+        def done(found: Any) -> None:
+            for a in found.agents:
+                self.console.remember_agent(a.agent_id, a.name)
+
+        self.console.call(fetch, done, lambda exc: log.info("agent list: %s", exc))
 
     def set_connection(self, state: str) -> None:
         """``online``, ``offline``, ``connecting`` or ``live`` (realtime up)."""

@@ -13,11 +13,12 @@ Blocking and thread-safe like ``ApiClient``: call it from worker threads only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from client.core.api import ApiClient, ApiError
+from client.core.api import ApiClient, ApiError, Progress, _DownloadSink
 from protocol.models import AgentLogin, Customer, Session
 from protocol.tickets import (
     AssignRequest,
@@ -147,6 +148,24 @@ class AgentApi(ApiClient):
             auth=True,
             payload=body.model_dump(mode="json"),
         )
+
+    def download_conversation_attachment(
+        self,
+        conversation_id: int,
+        attachment_id: int,
+        dest: Path,
+        *,
+        progress: Progress | None = None,
+    ) -> Path:
+        """Save a file sent in a chat to ``dest`` (whole or not at all)."""
+        dest = Path(dest)
+        self._request(
+            "GET",
+            f"/conversations/{int(conversation_id)}/attachments/{int(attachment_id)}",
+            auth=True,
+            sink=_DownloadSink(dest, progress),
+        )
+        return dest
 
     def sla(self) -> SlaTable:
         return self._call("GET", "/agent/sla", SlaTable, auth=True)

@@ -482,6 +482,10 @@
         <source>Save attachment</source>
         <translation>保存附件</translation>
     </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存 %1</translation>
+    </message>
 </context>
 <context>
     <name>CustomerPanel</name>

@@ -502,3 +502,46 @@ def test_canned_replies_insert_by_menu_and_shortcut(
     assert edit.popup().isVisible()
     QTest.keyClick(edit.popup(), Qt.Key.Key_Return)
     assert edit.toPlainText() == "Hi. Please connect the VPN."
+
+
+def test_sign_out_forgets_the_session(
+    qtbot: QtBot,
+    live_server: LiveServer,
+    tmp_path: Path,
+    memory_keyring: MemoryKeyring,
+    harness: list[ConsoleHarness],
+) -> None:
+    email = new_agent(live_server)
+    h = open_console(harness, qtbot, live_server, tmp_path)
+    h.sign_in(email)
+    key = (service_name(live_server.url), USER_PREFIX + email)
+    assert key in memory_keyring.entries
+    h.window.sign_out_button.click()
+    assert h.console.agent is None
+    dialog = h.controller.dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.email_edit.text() == email and dialog.password_edit.text() == ""
+    qtbot.waitUntil(lambda: key not in memory_keyring.entries, timeout=10000)
+    assert h.window.agent_label.text() == "Not signed in"
+
+
+def test_assign_menu_offers_every_active_agent(
+    qtbot: QtBot, live_server: LiveServer, tmp_path: Path, harness: list[ConsoleHarness]
+) -> None:
+    colleague = new_agent(live_server)
+    email = new_agent(live_server)
+    customer = CustomerClient(live_server)
+    ticket = customer.create_ticket("Hand this over")
+    h = open_console(harness, qtbot, live_server, tmp_path)
+    h.sign_in(email)
+    other = agent_id(live_server, colleague)
+    qtbot.waitUntil(lambda: other in h.console.known_agents, timeout=10000)
+    view = open_ticket_view(h, ticket["id"])
+    view._fill_assign_menu()
+    submenu = next(a.menu() for a in view.assign_menu.actions() if a.menu() is not None)
+    action = next(a for a in submenu.actions() if a.text() == colleague.split("@")[0])
+    action.trigger()
+    qtbot.waitUntil(
+        lambda: view.ticket.assignee is not None and view.ticket.assignee.id == other,
+        timeout=10000,
+    )

@@ -176,6 +176,25 @@ def test_inbox_accept_reply_and_internal_note(
     second.say("Thank you!")
     qtbot.waitUntil(lambda: "Thank you!" in view.transcript_text(), timeout=10000)
 
+    # A file: uploaded first, then named in the message; the customer gets it.
+    licence = tmp_path / "licence.txt"
+    licence.write_text("PT-7781-AC valid until 2027\n", encoding="utf-8")
+    view.composer.add_files([licence])
+    view.composer.edit.setPlainText("Your renewed licence.")
+    view.composer.submit()
+    # The upload runs on a worker; let the event loop deliver it before
+    # this thread blocks on the customer's socket.
+    qtbot.waitUntil(lambda: "Your renewed licence." in view.transcript_text(), timeout=10000)
+    frame = second.recv_until(
+        lambda f: f["type"] == "message" and f["text"] == "Your renewed licence."
+    )
+    assert [a["filename"] for a in frame["attachments"]] == ["licence.txt"]
+    qtbot.waitUntil(lambda: "licence.txt" in view.transcript_text(), timeout=10000)
+    dest = tmp_path / "copy.txt"
+    view.save_attachment(second_id, frame["attachments"][0]["id"], dest)
+    qtbot.waitUntil(dest.exists, timeout=10000)
+    assert dest.read_text(encoding="utf-8") == licence.read_text(encoding="utf-8")
+
 
 def test_close_and_turn_into_ticket(
     qtbot: QtBot,

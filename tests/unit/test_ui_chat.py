@@ -230,7 +230,9 @@ def test_bot_answer_cards_and_feedback(env: Env, qtbot: QtBot) -> None:
     bot.no_button.click()
     assert env.client.named("feedback") == [(7, 2, False)]
     assert not bot.feedback_row.isVisible()
-    assert "person" in bot.feedback_done.text()
+    assert bot.answered
+    env.send(ConversationChanged(summary(status="bot")))
+    assert not bot.feedback_row.isVisible(), "asked once only"
 
 
 def test_feedback_only_on_the_newest_bot_answer(env: Env) -> None:

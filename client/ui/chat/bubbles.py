@@ -156,10 +156,7 @@ class MessageBubble(QWidget):
         fb = QHBoxLayout(self.feedback_row)
         fb.setContentsMargins(0, 2, 0, 0)
         fb.setSpacing(6)
-        self.feedback_question = QLabel(
-            QCoreApplication.translate("Chat", "Did this solve it?"), self.feedback_row
-        )
-        self.feedback_question.setObjectName("FeedbackQuestion")
+        # The bot's own text asks "Did this solve it?": only the answers here.
         self.yes_button = QPushButton(QCoreApplication.translate("Chat", "Yes"), self.feedback_row)
         self.no_button = QPushButton(
             QCoreApplication.translate("Chat", "No, talk to a person"), self.feedback_row
@@ -169,15 +166,12 @@ class MessageBubble(QWidget):
             button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.yes_button.clicked.connect(lambda: self._answer(True))
         self.no_button.clicked.connect(lambda: self._answer(False))
-        fb.addWidget(self.feedback_question)
         fb.addWidget(self.yes_button)
         fb.addWidget(self.no_button)
         fb.addStretch(1)
         self.feedback_row.setVisible(False)
         box.addWidget(self.feedback_row)
-        self.feedback_done = plain_label("", self.frame, "BubbleMeta")
-        self.feedback_done.hide()
-        box.addWidget(self.feedback_done)
+        self.answered = False
 
         meta = QHBoxLayout()
         meta.setSpacing(8)
@@ -239,24 +233,28 @@ class MessageBubble(QWidget):
         return self.meta_label.text()
 
     def set_bubble_width(self, width: int) -> None:
-        self.frame.setMaximumWidth(max(200, width))
+        """At most ``width`` wide; as wide as the text needs up to that (a
+        word-wrapped label alone would settle for its narrowest layout)."""
+        width = max(200, width)
+        self.frame.setMaximumWidth(width)
+        inner = width - 26
+        self.text_label.setMinimumWidth(min(natural_width(self.text_label), inner))
+        if self.cards or self.feedback_row.isVisibleTo(self):
+            self.frame.setMinimumWidth(min(width, 420))
 
     # -- bot feedback -------------------------------------------------------------------------
 
     def set_feedback_open(self, open_: bool) -> None:
         """Offer "Did this solve it?" (only on the newest bot answer)."""
-        self.feedback_row.setVisible(open_ and bool(self.cards) and not self.feedback_done.text())
+        self.feedback_row.setVisible(open_ and bool(self.cards) and not self.answered)
 
     def _answer(self, helpful: bool) -> None:
         if self.message.seq is None:
             return
+        # The service answers in the conversation itself ("Glad that helped",
+        # "Connecting you to a person"); the buttons just go away.
+        self.answered = True
         self.feedback_row.hide()
-        self.feedback_done.setText(
-            QCoreApplication.translate("Chat", "Glad it helped. Thanks for telling us.")
-            if helpful
-            else QCoreApplication.translate("Chat", "Finding a person for you…")
-        )
-        self.feedback_done.show()
         self.feedback.emit(self.message.seq, helpful)
 
 
@@ -274,6 +272,7 @@ class SystemLine(QWidget):
         row.addStretch(1)
         self.label = plain_label(text, self, "SystemText")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.label.setMinimumWidth(min(natural_width(self.label), 560))
         row.addWidget(self.label, 0)
         self.button: QPushButton | None = None
         if action:
@@ -304,6 +303,16 @@ class DaySeparator(QWidget):
 
     def text(self) -> str:
         return self.label.text()
+
+
+def natural_width(label: QLabel) -> int:
+    """The width ``label``'s text takes without wrapping (its longest line)."""
+    label.ensurePolished()
+    metrics = label.fontMetrics()
+    lines = label.text().splitlines() or [""]
+    margins = label.contentsMargins()
+    extra = margins.left() + margins.right() + 2 * label.margin() + 24
+    return max(metrics.horizontalAdvance(line) for line in lines) + extra
 
 
 def _line(parent: QWidget) -> QFrame:

@@ -11,11 +11,12 @@ plain text.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QMimeData, Qt, Signal
-from PySide6.QtGui import QImage, QKeyEvent
+from PySide6.QtCore import QCoreApplication, QMimeData, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QIcon, QImage, QKeyEvent, QPainter, QPainterPath, QPen, QPixmap
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -117,6 +118,49 @@ class ChatInput(QPlainTextEdit):
         self.setFixedHeight(lines * line + frame + 4)
 
 
+def _drawn_icon(draw: Callable[[QPainter], None]) -> QIcon:
+    """A 24×24 line icon (at 1× and 2×) in the portal's muted ink."""
+    out = QIcon()
+    for scale in (1, 2):
+        pixmap = QPixmap(24 * scale, 24 * scale)
+        pixmap.setDevicePixelRatio(scale)
+        pixmap.fill(Qt.GlobalColor.transparent)
+        painter = QPainter(pixmap)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        pen = QPen(QColor("#4b5563"), 1.8)
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        pen.setJoinStyle(Qt.PenJoinStyle.RoundJoin)
+        painter.setPen(pen)
+        draw(painter)
+        painter.end()
+        out.addPixmap(pixmap)
+    return out
+
+
+def camera_icon() -> QIcon:
+    def draw(p: QPainter) -> None:
+        p.drawRoundedRect(QRectF(3, 7, 18, 13), 2.5, 2.5)
+        p.drawPolyline([QPointF(8, 7), QPointF(9.5, 4.5), QPointF(14.5, 4.5), QPointF(16, 7)])
+        p.drawEllipse(QPointF(12, 13.5), 3.6, 3.6)
+
+    return _drawn_icon(draw)
+
+
+def paperclip_icon() -> QIcon:
+    def draw(p: QPainter) -> None:
+        path = QPainterPath(QPointF(15.5, 7))
+        path.lineTo(15.5, 16)
+        path.arcTo(QRectF(9, 12.5, 6.5, 7), 0, -180)
+        path.lineTo(9, 6.5)
+        path.arcTo(QRectF(9, 3, 9.5, 7), 180, -180)
+        path.lineTo(18.5, 16.5)
+        path.arcTo(QRectF(6, 10, 12.5, 11.5), 0, -180)
+        path.lineTo(6, 8)
+        p.drawPath(path)
+
+    return _drawn_icon(draw)
+
+
 class AttachmentChip(QFrame):
     removed = Signal(object)
 
@@ -185,14 +229,14 @@ class Composer(QFrame):
         self.capture_button.setToolTip(
             QCoreApplication.translate("Chat", "Take a screenshot and mark it up before sending")
         )
-        self.capture_button.setIcon(icon("search"))
+        self.capture_button.setIcon(camera_icon())
         self.capture_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.capture_button.clicked.connect(self.capture_requested)
         self.attach_button = QToolButton(self)
         self.attach_button.setObjectName("ComposerButton")
         self.attach_button.setText(QCoreApplication.translate("Chat", "Attach"))
         self.attach_button.setToolTip(QCoreApplication.translate("Chat", "Attach a file"))
-        self.attach_button.setIcon(icon("article"))
+        self.attach_button.setIcon(paperclip_icon())
         self.attach_button.clicked.connect(self.attach_requested)
         for button in (self.capture_button, self.attach_button):
             button.setAccessibleName(button.toolTip())

@@ -81,8 +81,9 @@ CHAT_STYLE = """
 #ChatHeader { background: #ffffff; border-bottom: 1px solid #eef0f4; }
 #ChatTitle { font-size: 16px; font-weight: 700; }
 #ChatStatus { color: #6b7280; }
-#Connection { color: #6b7280; padding: 1px 8px; border-radius: 9px; background: #f3f4f6; }
-#Connection[state="online"] { color: #047857; background: #ecfdf5; }
+#Connection { color: #6b7280; padding: 1px 8px; border-radius: 9px; background: #f3f4f6;
+              font-size: 12px; }
+#Connection[state="online"] { color: #059669; background: transparent; }
 #Connection[state="offline"] { color: #92400e; background: #fffbeb; }
 #HandoffButton { padding: 4px 12px; }
 #Bubble { border-radius: 14px; background: #f1f5f9; }
@@ -384,6 +385,8 @@ class ChatPage(QWidget):
 
     def _upsert(self, m: StoredMessage) -> None:
         self.messages[m.local_id] = m
+        if m.prev_seq == 0 and m.conversation_id is not None:
+            self.complete[m.conversation_id] = True  # its first message: nothing older
         widget = self.widgets.get(m.local_id)
         if isinstance(widget, MessageBubble):
             widget.set_message(m)

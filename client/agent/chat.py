@@ -585,9 +585,11 @@ class ChatPage(QWidget):
 
     Signals:
         ticket_requested(int): open this ticket.
+        assigned_to_me(int): a conversation was just routed (or transferred) to this agent.
     """
 
     ticket_requested = Signal(int)
+    assigned_to_me = Signal(int)
 
     def __init__(
         self,
@@ -671,7 +673,10 @@ class ChatPage(QWidget):
         kind = getattr(event, "type", "")
         if kind == "conversation":
             summary = event.conversation
+            before = self.inbox.summaries.get(summary.id)
             self.inbox.update_summary(summary)
+            if self._newly_mine(before, summary):
+                self.assigned_to_me.emit(summary.id)
             view = self.views.get(summary.id)
             if view is not None:
                 view.update_summary(summary)
@@ -688,6 +693,26 @@ class ChatPage(QWidget):
                         break
             if not handled:
                 self.console.notice.emit("warning", texts.error_message(event.code.value))
+
+    def _newly_mine(self, before: Any, summary: Any) -> bool:
+        me = self.console.agent.id if self.console.agent else None
+        mine = (
+            summary.status.value == "assigned"
+            and summary.assignee is not None
+            and summary.assignee.id == me
+        )
+        was_mine = (
+            before is not None
+            and before.status.value == "assigned"
+            and before.assignee is not None
+            and before.assignee.id == me
+        )
+        return bool(mine and not was_mine)
+
+    def busy_typing(self) -> bool:
+        """Whether the agent is writing in the conversation shown now."""
+        view = self.stack.currentWidget()
+        return isinstance(view, ConversationView) and bool(view.composer.text().strip())
 
     def _connection(self, state: str, retry_in: float | None) -> None:
         labels = {

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QLabel,
     QMainWindow,
@@ -73,6 +74,7 @@ class ConsoleWindow(QMainWindow):
         self.chat_page.ticket_requested.connect(self.open_ticket)
         self.chat_index = self._add_fixed_tab(self.chat_page, icon("chat"), self.tr("Chats"))
         self.chat_page.inbox.waiting_changed.connect(self._on_waiting)
+        self.chat_page.assigned_to_me.connect(self._on_assigned)
         self.team_page = TeamPage(console, self.live, self)
         self.team_index = self._add_fixed_tab(self.team_page, icon("agent-team"), self.tr("Team"))
         self.tabs.setTabVisible(self.team_index, False)
@@ -184,6 +186,21 @@ class ConsoleWindow(QMainWindow):
             self.tr("Chats (%1 waiting)").replace("%1", str(count)) if count else self.tr("Chats")
         )
         self.tabs.setTabText(self.chat_index, title)
+
+    def _on_assigned(self, conversation_id: int) -> None:
+        """A chat is now this agent's: bring it up unless they are writing elsewhere."""
+        summary = self.chat_page.inbox.summaries.get(conversation_id)
+        name = summary.customer.name if summary is not None and summary.customer.name else ""
+        self.show_message("info", self.tr("New chat: %1").replace("%1", name or "—"))
+        QApplication.alert(self)
+        current = self.tabs.currentWidget()
+        writing_ticket = isinstance(current, TicketView) and bool(current.composer.text().strip())
+        if self.chat_page.busy_typing() or writing_ticket:
+            return
+        view = self.chat_page.open_conversation(conversation_id)
+        self.tabs.setCurrentWidget(self.chat_page)
+        if view is not None:
+            view.composer.edit.setFocus()
 
     def on_live_state(self, state: str) -> None:
         """The realtime connection's state: online, connecting, offline..."""

@@ -389,6 +389,10 @@
         <translation>会话（%1 个等待）</translation>
     </message>
     <message>
+        <source>New chat: %1</source>
+        <translation>新会话：%1</translation>
+    </message>
+    <message>
         <source>Ticket</source>
         <translation>工单</translation>
     </message>

@@ -205,13 +205,18 @@ def test_close_and_turn_into_ticket(
 ) -> None:
     h = live_console(harness, qtbot, fresh_server, tmp_path, capacity=2)
     page = h.window.chat_page
+    h.window.tabs.setCurrentWidget(h.window.queue)
     customer = ChatCustomer(fresh_server, name="Chen Jie", tier="svip")
     customers.append(customer)
     cid = customer.ask_for_person("Printing is broken")
+    # Routed to this agent, who is not writing anything: the chat comes up.
+    qtbot.waitUntil(lambda: cid in page.views, timeout=15000)
+    assert h.window.tabs.currentWidget() is page
+    view = page.views[cid]
+    assert page.stack.currentWidget() is view
+    assert "New chat: Chen Jie" in h.window.message_label.text()
     page.inbox.tabs.setCurrentIndex(1)
     qtbot.waitUntil(lambda: cid in page.inbox.visible_ids(), timeout=15000)
-    view = page.open_conversation(cid)
-    assert view is not None
     assert view.badge.isVisible() and view.badge.text() == "SVIP"
     qtbot.waitUntil(lambda: view.customer_panel.name_label.text() == "Chen Jie", timeout=10000)
     view.to_ticket()

@@ -189,6 +189,7 @@ class ConsoleWindow(QMainWindow):
 
     def _on_assigned(self, conversation_id: int) -> None:
         """A chat is now this agent's: bring it up unless they are writing elsewhere."""
+        log.info("chat %d is now this agent's", conversation_id)
         summary = self.chat_page.inbox.summaries.get(conversation_id)
         name = summary.customer.name if summary is not None and summary.customer.name else ""
         self.show_message("info", self.tr("New chat: %1").replace("%1", name or "—"))

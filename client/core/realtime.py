@@ -1225,6 +1225,8 @@ def _reason_for(code: int | None) -> str:
         CloseCode.too_large: "protocol",
         CloseCode.going_away: "server",
         CloseCode.internal_error: "server",
+        CloseCode.service_restart: "server",
+        CloseCode.overloaded: "server",
     }
     return reasons.get(code or 0, "network")
 

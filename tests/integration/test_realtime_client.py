@@ -207,7 +207,7 @@ def test_agent_reply_typing_and_read_receipts(
     agents.run(agent.send(type="read", conversation_id=cid, seq=got.seq))
     c.wait(lambda: c.state(mine) == "read")
     # The customer reads the reply: the agent is told.
-    c.client.mark_read(cid, got.seq)  # type: ignore[arg-type]
+    c.client.mark_read(cid, got.seq)
     receipt = agents.run(agent.expect("read", conversation_id=cid, reader_kind="customer"))
     assert receipt["seq"] == got.seq
     assert c.store.unread() == 0

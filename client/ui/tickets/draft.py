@@ -92,6 +92,10 @@ class DraftStore:
         self.path = self.folder / f"{digest}.json"
         self.files_dir = self.folder / f"{digest}-files"
         self._lock = threading.Lock()
+        # Saves are numbered by the caller: one that arrives after a newer one
+        # (a worker late, then the direct save at exit) must not undo it.
+        self._ticket_seq = 0
+        self._reply_seq: dict[int, int] = {}
 
     def __repr__(self) -> str:
         return f"DraftStore({str(self.path)!r})"
@@ -137,9 +141,14 @@ class DraftStore:
 
     # -- writing -------------------------------------------------------------
 
-    def save_ticket(self, draft: TicketDraft | None) -> None:
-        """Keep ``draft`` (None or empty: forget it and its kept images)."""
+    def save_ticket(self, draft: TicketDraft | None, seq: int | None = None) -> bool:
+        """Keep ``draft`` (None or empty: forget it and its kept images).
+        With ``seq``, a save older than one already written is ignored (False)."""
         with self._lock:
+            if seq is not None:
+                if seq <= self._ticket_seq:
+                    return False
+                self._ticket_seq = seq
             data = self._read()
             if draft is None or draft.is_empty():
                 data.pop("ticket", None)
@@ -148,9 +157,15 @@ class DraftStore:
             self._write(data)
             kept = [Path(f.path) for f in draft.files] if draft is not None else []
             self._prune({p.parent.name for p in kept if self.is_kept(p)})
+            return True
 
-    def save_reply(self, ticket_id: int, text: str) -> None:
+    def save_reply(self, ticket_id: int, text: str, seq: int | None = None) -> bool:
+        """Keep an unsent reply's text (empty: forget it); ``seq`` as for tickets."""
         with self._lock:
+            if seq is not None:
+                if seq <= self._reply_seq.get(ticket_id, 0):
+                    return False
+                self._reply_seq[ticket_id] = seq
             data = self._read()
             replies = data.get("replies")
             if not isinstance(replies, dict):
@@ -161,6 +176,7 @@ class DraftStore:
                 replies.pop(str(ticket_id), None)
             data["replies"] = replies
             self._write(data)
+            return True
 
     def keep_bytes(self, name: str, data: bytes) -> Path:
         """Write an in-memory file (a pasted image) next to the draft; its

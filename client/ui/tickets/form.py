@@ -48,6 +48,7 @@ from client.ui.tickets.widgets import (
     Chip,
     FlowLayout,
     clear_layout,
+    is_submit_key,
     plain_label,
     repolish,
 )
@@ -164,6 +165,7 @@ class TicketForm(QWidget):
         self.context: dict[str, str] = {}
         self.confirm: Callable[[str, str], bool] = self._ask
         self._dirty = False
+        self._seq = 0
         self._loading = False
         self._submitting = False
         self._restored = False
@@ -601,6 +603,10 @@ class TicketForm(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
+        if kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent) and is_submit_key(event):
+            # The description would take Ctrl+Enter as a new line.
+            self.submit()
+            return True
         if (
             kind == QEvent.Type.KeyPress
             and isinstance(event, QKeyEvent)
@@ -728,23 +734,28 @@ class TicketForm(QWidget):
 
     def save_draft(self) -> None:
         """Save the draft on the serial worker."""
+        if not self._restored:
+            return  # the stored draft is not loaded yet: never overwrite it
         self._dirty = False
-        draft = self.draft()
-        self.service.run_draft(lambda store: store.save_ticket(draft), self._saved)
+        self._seq += 1
+        draft, seq = self.draft(), self._seq
+        self.service.run_draft(lambda store: store.save_ticket(draft, seq), self._saved)
 
     def save_draft_now(self) -> None:
-        """Save on this thread (the portal is quitting)."""
+        """Save on this thread (the window closes, the portal quits). Always
+        writes: a save still queued on the worker may never run."""
         drafts = self.service.drafts
-        if drafts is None or (not self._dirty and self._restored):
+        if drafts is None or not self._restored:
             return
         self._dirty = False
+        self._seq += 1
         try:
-            drafts.save_ticket(self.draft())
+            drafts.save_ticket(self.draft(), self._seq)
         except OSError as exc:
             log.warning("draft not saved at exit: %s", exc)
 
-    def _saved(self, _result: object) -> None:
-        if not self.draft().is_empty():
+    def _saved(self, written: object) -> None:
+        if written and not self.draft().is_empty():
             self.draft_status.setText(self.tr("Draft saved"))
 
     def restore_draft(self, then: Callable[[], None] | None = None) -> None:

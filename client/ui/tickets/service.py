@@ -306,6 +306,9 @@ class TicketService(QObject):
         self.items[item.id] = item
         if item.state != "sending":
             self.progress.pop(item.id, None)
+        if item.state == "pending" and item.error_code == "offline" and self.portal.online:
+            # The outbox found the service gone before anything else did.
+            self.portal.mark_offline()
         if item.state == "sent" and (previous is None or previous.state != "sent"):
             if item.kind == "reply" and item.ticket_id is not None:
                 self.reply_delivered.emit(item.ticket_id)

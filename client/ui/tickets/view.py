@@ -16,8 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -41,6 +41,7 @@ from client.ui.tickets.widgets import (
     FlowLayout,
     StatusBadge,
     clear_layout,
+    is_submit_key,
     plain_label,
     repolish,
 )
@@ -165,6 +166,7 @@ class TicketView(QWidget):
         self.downloads: list[Path] = []
         self._reply_dirty = False
         self._reply_loading = False
+        self._reply_seq = 0
         self._bubbles: dict[int, Bubble] = {}
 
         outer = QVBoxLayout(self)
@@ -307,20 +309,20 @@ class TicketView(QWidget):
         self.reply.installEventFilter(self)
         return box
 
-    def eventFilter(self, watched: object, event: object) -> bool:
-        from PySide6.QtCore import QEvent
-        from PySide6.QtGui import QKeyEvent
-
-        if (
-            watched is self.reply
-            and isinstance(event, QKeyEvent)
-            and event.type() == QEvent.Type.KeyPress
-            and event.matches(QKeySequence.StandardKey.Paste)
-            and self.reply_files.clipboard_has_attachment()
-        ):
-            self.reply_files.paste()
-            return True
-        return super().eventFilter(watched, event)  # type: ignore[arg-type]
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.reply and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if is_submit_key(event):
+                # A text box would take Ctrl+Enter as a new line.
+                self.send_reply()
+                return True
+            if (
+                event.matches(QKeySequence.StandardKey.Paste)
+                and self.reply_files.clipboard_has_attachment()
+            ):
+                self.reply_files.paste()
+                return True
+        return super().eventFilter(watched, event)
 
     # -- loading ----------------------------------------------------------------------
 
@@ -739,7 +741,9 @@ class TicketView(QWidget):
             self.clear_error()
             self._refresh_pending()
             QTimer.singleShot(0, self._scroll_to_bottom)
-        self.service.run_draft(lambda store: store.save_reply(ticket_id, ""))
+        self._reply_seq += 1
+        seq = self._reply_seq
+        self.service.run_draft(lambda store: store.save_reply(ticket_id, "", seq))
 
     def _on_reply_changed(self) -> None:
         if not self._reply_loading:
@@ -753,16 +757,22 @@ class TicketView(QWidget):
         if self.ticket_id is None or not self._reply_dirty:
             return
         self._reply_dirty = False
-        ticket_id, text = self.ticket_id, self.reply.toPlainText()
-        self.service.run_draft(lambda store: store.save_reply(ticket_id, text))
+        self._reply_seq += 1
+        ticket_id, text, seq = self.ticket_id, self.reply.toPlainText(), self._reply_seq
+        self.service.run_draft(lambda store: store.save_reply(ticket_id, text, seq))
 
     def save_reply_now(self) -> None:
         drafts = self.service.drafts
-        if drafts is None or self.ticket_id is None or not self._reply_dirty:
+        if (
+            drafts is None
+            or self.ticket_id is None
+            or (self._reply_seq == 0 and not self._reply_dirty)
+        ):
             return
         self._reply_dirty = False
+        self._reply_seq += 1
         try:
-            drafts.save_reply(self.ticket_id, self.reply.toPlainText())
+            drafts.save_reply(self.ticket_id, self.reply.toPlainText(), self._reply_seq)
         except OSError as exc:
             log.warning("reply draft not saved at exit: %s", exc)
 

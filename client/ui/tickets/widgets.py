@@ -24,7 +24,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QKeyEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -292,6 +292,13 @@ class StatusBadge(QLabel):
         self.setText(text if text is not None else status_label(status))
         self.setProperty("status", status)
         repolish(self)
+
+
+def is_submit_key(event: QKeyEvent) -> bool:
+    """Ctrl+Enter (either Enter key): send what is being written."""
+    return event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and bool(
+        event.modifiers() & Qt.KeyboardModifier.ControlModifier
+    )
 
 
 def encode_png(image: QImage) -> bytes:

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("client.agent")
 
+RESTORE_RETRY_MS = 10_000
+
 AGENT_STYLESHEET = """
 #Composer { background: #ffffff; border: 1px solid #e5e7eb; border-radius: 10px; }
 #Composer[internal="true"] { background: #fffbeb; border: 1px solid #f59e0b; }
@@ -80,6 +82,12 @@ class Controller(QObject):
         self.live = window.live
         self.live.received.connect(self._on_live_event)
         self._restoring = False
+        # While the service is unreachable at start, the stored session is
+        # tried again now and then; the dialog stays usable meanwhile.
+        self.retry_timer = QTimer(self)
+        self.retry_timer.setSingleShot(True)
+        self.retry_timer.setInterval(RESTORE_RETRY_MS)
+        self.retry_timer.timeout.connect(self._retry_restore)
 
     def start(self) -> None:
         self.library.load()
@@ -109,10 +117,18 @@ class Controller(QObject):
             return  # the dialog shows its own errors
         self._restoring = False
         self.window.show_message("info", "")
+        if code == "offline":
+            self.retry_timer.start()
         self.show_sign_in("" if code == "no_session" else message)
+
+    def _retry_restore(self) -> None:
+        if self.console.agent is not None or (self.dialog is not None and self.dialog.busy):
+            return
+        self._restoring = self.console.restore()
 
     def _on_signed_in(self, agent: Agent) -> None:
         self._restoring = False
+        self.retry_timer.stop()
         self.window.show_message("info", self.tr("Signed in as %1").replace("%1", agent.name))
         self.window.set_agent(agent)
         self.start_realtime()

@@ -50,16 +50,6 @@ FILTERS = ("waiting", "mine", "all")
 TYPING_IDLE_MS = 4000
 
 
-def conversation_status_label(status: str) -> str:
-    labels = {
-        "bot": QCoreApplication.translate("ChatText", "With the bot"),
-        "queued": QCoreApplication.translate("ChatText", "Waiting"),
-        "assigned": QCoreApplication.translate("ChatText", "In progress"),
-        "closed": QCoreApplication.translate("ChatText", "Closed"),
-    }
-    return labels.get(status, status)
-
-
 def customer_line(summary: Any) -> str:
     c = summary.customer
     name = c.name or QCoreApplication.translate("ChatText", "Customer %1").replace("%1", str(c.id))
@@ -186,7 +176,7 @@ class Inbox(QWidget):
         for s in shown:
             lines = [customer_line(s)]
             product = " ".join(p for p in (s.customer.product, s.customer.product_version) if p)
-            detail = [conversation_status_label(s.status.value)]
+            detail = [texts.conversation_status(s.status.value)]
             if s.assignee is not None and self.filter != "mine":
                 detail.append(s.assignee.name)
             if product:
@@ -219,10 +209,12 @@ class ConversationView(QWidget):
 
     Signals:
         ticket_requested(int): open this ticket (the chat became one).
+        conversation_requested(int): open another conversation (customer panel).
         read(int): the agent has seen this conversation up to its newest message.
     """
 
     ticket_requested = Signal(int)
+    conversation_requested = Signal(int)
     read = Signal(int)
 
     def __init__(
@@ -305,6 +297,7 @@ class ConversationView(QWidget):
         left.setSizes([520, 200])
         self.customer_panel = CustomerPanel(console, split, key=f"chat-{summary.id}")
         self.customer_panel.ticket_activated.connect(self.ticket_requested)
+        self.customer_panel.conversation_activated.connect(self.conversation_requested)
         self.customer_panel.setMinimumWidth(240)
         split.addWidget(left)
         split.addWidget(self.customer_panel)
@@ -325,7 +318,7 @@ class ConversationView(QWidget):
         self.summary = summary
         c = summary.customer
         self.name_label.setText(c.name or self.tr("Customer %1").replace("%1", str(c.id)))
-        parts = [conversation_status_label(summary.status.value)]
+        parts = [texts.conversation_status(summary.status.value)]
         if summary.assignee is not None:
             parts.append(self.tr("with %1").replace("%1", summary.assignee.name))
         product = " ".join(p for p in (c.product, c.product_version) if p)
@@ -353,30 +346,17 @@ class ConversationView(QWidget):
         cid = self.conversation_id
 
         def fetch(api: AgentApi) -> Any:
-            from protocol.realtime import CustomerPanel as PanelModel
             from protocol.realtime import MessagePage
 
-            page = api.get_model(f"/conversations/{cid}/messages", MessagePage, {"limit": 100})
-            panel = api.get_model(f"/agent/customers/{self.summary.customer.id}", PanelModel)
-            return page, panel
+            return api.get_model(f"/conversations/{cid}/messages", MessagePage, {"limit": 100})
 
-        def done(result: Any) -> None:
-            page, panel = result
-            self.add_messages(page.messages)
-            self.customer_panel.set_customer(panel.customer)
-            self.customer_panel.show_conversations(
-                [
-                    (
-                        s.id,
-                        f"{texts.format_datetime(s.created_at)} · "
-                        f"{conversation_status_label(s.status.value)}",
-                    )
-                    for s in panel.conversations
-                    if s.id != cid
-                ]
-            )
-
-        self.console.call(fetch, done, self._show_error, latest=f"conversation-{cid}")
+        self.console.call(
+            fetch,
+            lambda page: self.add_messages(page.messages),
+            self._show_error,
+            latest=f"conversation-{cid}",
+        )
+        self.customer_panel.load(self.summary.customer.id, current_conversation=cid)
 
     def add_messages(self, messages: Any) -> None:
         changed = False
@@ -585,10 +565,12 @@ class ChatPage(QWidget):
 
     Signals:
         ticket_requested(int): open this ticket.
+        conversation_requested(int): show this conversation (from a customer panel).
         assigned_to_me(int): a conversation was just routed (or transferred) to this agent.
     """
 
     ticket_requested = Signal(int)
+    conversation_requested = Signal(int)
     assigned_to_me = Signal(int)
 
     def __init__(
@@ -629,6 +611,27 @@ class ChatPage(QWidget):
     def reload(self) -> None:
         self.inbox.refresh()
 
+    def show_conversation(self, conversation_id: int) -> None:
+        """Open a conversation the inbox may not list (e.g. a closed one)."""
+        if conversation_id in self.inbox.summaries:
+            self.open_conversation(conversation_id)
+            return
+
+        def fetch(api: AgentApi) -> Any:
+            from protocol.realtime import ConversationSummary
+
+            return api.get_model(f"/conversations/{int(conversation_id)}", ConversationSummary)
+
+        def done(summary: Any) -> None:
+            self.inbox.summaries.setdefault(summary.id, summary)
+            self.open_conversation(summary.id)
+
+        self.console.call(
+            fetch,
+            done,
+            lambda exc: self.console.notice.emit("warning", texts.exception_message(exc)),
+        )
+
     def open_conversation(self, conversation_id: int) -> ConversationView | None:
         view = self.views.get(conversation_id)
         if view is None:
@@ -638,6 +641,7 @@ class ChatPage(QWidget):
             view = ConversationView(self.console, self.live, self.library, summary, self.stack)
             view.ticket_requested.connect(self.ticket_requested)
             view.read.connect(self.inbox.mark_read)
+            view.conversation_requested.connect(self.conversation_requested)
             self.views[conversation_id] = view
             self.stack.addWidget(view)
             view.load()

@@ -18,11 +18,18 @@ from PySide6.QtWidgets import (
 )
 
 from client.agent.session import Console
-from client.agent.texts import exception_message, relative_time, status_label, tier_label
+from client.agent.texts import (
+    conversation_status,
+    exception_message,
+    format_datetime,
+    relative_time,
+    status_label,
+    tier_label,
+)
 
 if TYPE_CHECKING:
+    from client.core.agent_api import AgentApi
     from protocol.models import Customer
-    from protocol.tickets import TicketList
 
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -59,6 +66,8 @@ class CustomerPanel(QFrame):
         self.setObjectName("CustomerPanel")
         self.console = console
         self.customer: Customer | None = None
+        self.customer_id: int | None = None
+        self._exclude_conversation: int | None = None
         self._key = f"customer-panel-{key or id(self)}"
         self._exclude_ticket: int | None = None
         layout = QVBoxLayout(self)
@@ -115,10 +124,52 @@ class CustomerPanel(QFrame):
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
 
-    def set_customer(self, customer: Customer, *, current_ticket: int | None = None) -> None:
-        """Show ``customer`` and load their tickets (and chats when the service has them)."""
-        self.customer = customer
+    def set_customer(
+        self,
+        customer: Customer,
+        *,
+        current_ticket: int | None = None,
+        current_conversation: int | None = None,
+    ) -> None:
+        """Show ``customer`` now, then their tickets and chats from the service."""
+        self._show_identity(customer)
+        self.load(
+            customer.id, current_ticket=current_ticket, current_conversation=current_conversation
+        )
+
+    def load(
+        self,
+        customer_id: int,
+        *,
+        current_ticket: int | None = None,
+        current_conversation: int | None = None,
+    ) -> None:
+        """Fetch the panel of ``customer_id`` (identity, tickets, chats)."""
+        self.customer_id = customer_id
         self._exclude_ticket = current_ticket
+        self._exclude_conversation = current_conversation
+        self.refresh()
+
+    def refresh(self) -> None:
+        customer_id = self.customer_id
+        if customer_id is None:
+            return
+        self.status_label.setText(self.tr("Loading…"))
+
+        def fetch(api: AgentApi) -> Any:
+            from protocol.realtime import CustomerPanel as PanelModel
+
+            return api.get_model(f"/agent/customers/{int(customer_id)}", PanelModel)
+
+        self.console.call(
+            fetch,
+            lambda panel: self._show_panel(customer_id, panel),
+            lambda exc: self.status_label.setText(exception_message(exc)),
+            latest=self._key,
+        )
+
+    def _show_identity(self, customer: Customer) -> None:
+        self.customer = customer
         self.name_label.setText(customer.name or customer.external_id)
         tier = customer.tier.value
         self.badge.setText(tier_label(tier))
@@ -132,26 +183,14 @@ class CustomerPanel(QFrame):
         self.email_label.setText(customer.email or "—")
         self.phone_label.setText(customer.phone or "—")
         self.external_label.setText(customer.external_id)
-        self.refresh()
 
-    def refresh(self) -> None:
-        customer = self.customer
-        if customer is None:
-            return
-        self.status_label.setText(self.tr("Loading…"))
-        self.console.call(
-            lambda api: api.queue(requester_id=customer.id, per_page=20),
-            lambda found: self._show_tickets(customer.id, found),
-            lambda exc: self.status_label.setText(exception_message(exc)),
-            latest=self._key,
-        )
-
-    def _show_tickets(self, customer_id: int, found: TicketList) -> None:
-        if self.customer is None or self.customer.id != customer_id:
+    def _show_panel(self, customer_id: int, panel: Any) -> None:
+        if customer_id != self.customer_id:
             return
         self.status_label.setText("")
+        self._show_identity(panel.customer)
         self.tickets_list.clear()
-        for t in found.tickets:
+        for t in panel.tickets:
             text = f"#{t.number}  {t.subject}\n{status_label(t.status.value)} · " + relative_time(
                 t.updated_at
             )
@@ -163,8 +202,18 @@ class CustomerPanel(QFrame):
                 font.setBold(True)
                 item.setFont(font)
             self.tickets_list.addItem(item)
-        if not found.tickets:
+        if not panel.tickets:
             self.tickets_list.addItem(QListWidgetItem(self.tr("No tickets")))
+        self.show_conversations(
+            [
+                (
+                    c.id,
+                    f"{format_datetime(c.created_at)} · {conversation_status(c.status.value)}",
+                )
+                for c in panel.conversations
+                if c.id != self._exclude_conversation
+            ]
+        )
 
     def show_conversations(self, items: list[tuple[int, str]]) -> None:
         """Earlier conversations: (id, one-line description)."""

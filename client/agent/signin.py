@@ -112,11 +112,17 @@ class SignInDialog(QDialog):
         self.error_label.show()
 
     def _on_signed_in(self, _agent: object) -> None:
-        if not self._busy:
+        # Also when the stored session came back meanwhile (a retry while offline).
+        if not self._busy and not self.isVisible():
             return
         self._set_busy(False)
         self.password_edit.clear()
+        self.error_label.hide()
         super().accept()
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
 
     def _on_failed(self, code: str, message: str) -> None:
         if not self._busy:

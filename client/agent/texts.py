@@ -58,6 +58,16 @@ def presence_label(status: str) -> str:
     return labels.get(status, status)
 
 
+def conversation_status(status: str) -> str:
+    labels = {
+        "bot": QCoreApplication.translate("AgentText", "With the bot"),
+        "queued": QCoreApplication.translate("AgentText", "Waiting"),
+        "assigned": QCoreApplication.translate("AgentText", "In progress"),
+        "closed": QCoreApplication.translate("AgentText", "Closed"),
+    }
+    return labels.get(status, status)
+
+
 def role_label(role: str) -> str:
     labels = {
         "agent": QCoreApplication.translate("AgentText", "Agent"),

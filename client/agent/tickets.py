@@ -271,8 +271,12 @@ class TicketQueue(QWidget):
         """Recompute every row's SLA cell from the due times in hand."""
         now = now or datetime.now(UTC)
         column = COLUMNS.index("sla")
+        updated = COLUMNS.index("updated")
         for row, t in enumerate(self.tickets):
             style_sla_item(self.table.item(row, column), sla_state(t, now))
+            item = self.table.item(row, updated)
+            if item is not None:
+                item.setText(texts.relative_time(t.updated_at, now))
 
     def row_of(self, ticket_id: int) -> int | None:
         return next((i for i, t in enumerate(self.tickets) if t.id == ticket_id), None)
@@ -339,11 +343,13 @@ class TicketView(QWidget):
     Signals:
         changed(int): the ticket changed here (reply, status, assignment).
         ticket_activated(int): open another ticket (from the customer panel).
+        conversation_activated(int): open one of the customer's chats.
         title_changed(str): the tab title.
     """
 
     changed = Signal(int)
     ticket_activated = Signal(int)
+    conversation_activated = Signal(int)
     title_changed = Signal(str)
 
     def __init__(
@@ -418,6 +424,7 @@ class TicketView(QWidget):
         left.setSizes([480, 230])
         self.customer_panel = CustomerPanel(console, split, key=f"ticket-{ticket_id}")
         self.customer_panel.ticket_activated.connect(self._open_other)
+        self.customer_panel.conversation_activated.connect(self.conversation_activated)
         self.customer_panel.setMinimumWidth(240)
         split.addWidget(left)
         split.addWidget(self.customer_panel)

@@ -72,6 +72,7 @@ class ConsoleWindow(QMainWindow):
         self.live = live if live is not None else LiveBridge(self)
         self.chat_page = ChatPage(console, self.live, library, self)
         self.chat_page.ticket_requested.connect(self.open_ticket)
+        self.chat_page.conversation_requested.connect(self.open_conversation)
         self.chat_index = self._add_fixed_tab(self.chat_page, icon("chat"), self.tr("Chats"))
         self.chat_page.inbox.waiting_changed.connect(self._on_waiting)
         self.chat_page.assigned_to_me.connect(self._on_assigned)
@@ -233,6 +234,7 @@ class ConsoleWindow(QMainWindow):
             view = TicketView(self.console, self.library, ticket_id, self)
             view.changed.connect(lambda _id: self.queue.reload())
             view.ticket_activated.connect(self.open_ticket)
+            view.conversation_activated.connect(self.open_conversation)
             index = self.tabs.addTab(view, icon("ticket"), self.tr("Ticket"))
             view.title_changed.connect(
                 lambda title, v=view: self.tabs.setTabText(self.tabs.indexOf(v), title)
@@ -243,6 +245,10 @@ class ConsoleWindow(QMainWindow):
             index = self.tabs.indexOf(view)
         self.tabs.setCurrentIndex(index)
         return view
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self.tabs.setCurrentWidget(self.chat_page)
+        self.chat_page.show_conversation(conversation_id)
 
     def close_tab(self, index: int) -> None:
         widget = self.tabs.widget(index)

@@ -68,6 +68,18 @@
         <translation>离线</translation>
     </message>
     <message>
+        <source>With the bot</source>
+        <translation>机器人接待中</translation>
+    </message>
+    <message>
+        <source>Waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>In progress</source>
+        <translation>进行中</translation>
+    </message>
+    <message>
         <source>Agent</source>
         <translation>客服</translation>
     </message>
@@ -302,22 +314,6 @@
 </context>
 <context>
     <name>ChatText</name>
-    <message>
-        <source>With the bot</source>
-        <translation>机器人接待中</translation>
-    </message>
-    <message>
-        <source>Waiting</source>
-        <translation>等待中</translation>
-    </message>
-    <message>
-        <source>In progress</source>
-        <translation>进行中</translation>
-    </message>
-    <message>
-        <source>Closed</source>
-        <translation>已关闭</translation>
-    </message>
     <message>
         <source>Customer %1</source>
         <translation>客户 %1</translation>

@@ -4,6 +4,7 @@ and canned-reply insertion, and customer text shown as text."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -23,7 +24,7 @@ from client.core.tokens import service_name
 from protocol.models import Role
 from server import models
 from tests.keyring_memory import MemoryKeyring
-from tests.servers import LiveServer
+from tests.servers import LiveServer, ServerProcess
 from tests.ui_helpers import closed_port_url
 
 if TYPE_CHECKING:
@@ -545,3 +546,38 @@ def test_assign_menu_offers_every_active_agent(
         lambda: view.ticket.assignee is not None and view.ticket.assignee.id == other,
         timeout=10000,
     )
+
+
+def test_stored_session_comes_back_when_the_service_does(
+    qtbot: QtBot,
+    server_process: ServerProcess,
+    tmp_path: Path,
+    memory_keyring: MemoryKeyring,
+    harness: list[ConsoleHarness],
+) -> None:
+    creds = json.loads((server_process.data_dir / "demo-credentials.json").read_text())
+    url, port = server_process.url, server_process.port
+    first = ConsoleHarness(qtbot, url, tmp_path)
+    harness.append(first)
+    first.sign_in(creds["agent_email"], creds["agent_password"])
+    first.close()
+    harness.remove(first)
+
+    server_process.stop()
+    second = ConsoleHarness(qtbot, url, tmp_path)
+    harness.append(second)
+    second.controller.retry_timer.setInterval(300)
+    second.start()
+    qtbot.waitUntil(
+        lambda: (
+            second.controller.dialog is not None
+            and "cannot be reached" in second.controller.dialog.error_label.text()
+        ),
+        timeout=15000,
+    )
+    assert second.console.agent is None
+    server_process.start(port=port or 0)
+    qtbot.waitUntil(lambda: second.console.agent is not None, timeout=30000)
+    assert second.console.agent is not None
+    assert second.console.agent.email == creds["agent_email"]
+    assert second.controller.dialog is not None and not second.controller.dialog.isVisible()

@@ -225,6 +225,14 @@ def test_close_and_turn_into_ticket(
     ticket_view = next(iter(h.window.ticket_views.values()))
     qtbot.waitUntil(lambda: ticket_view.ticket is not None, timeout=10000)
     assert "Printing is broken" in ticket_view.timeline.toPlainText()
+    # The ticket's customer panel lists the chat; double-clicking it goes back there.
+    chats = ticket_view.customer_panel.conversations_list
+    qtbot.waitUntil(lambda: chats.count() == 1, timeout=10000)
+    h.window.tabs.setCurrentWidget(ticket_view)
+    item = chats.item(0)
+    assert item is not None
+    chats.itemDoubleClicked.emit(item)
+    assert h.window.tabs.currentWidget() is page and page.stack.currentWidget() is view
     view.close_conversation()
     qtbot.waitUntil(lambda: view.summary.status.value == "closed", timeout=10000)
     assert not view.composer.edit.isEnabled()

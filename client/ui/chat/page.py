@@ -494,9 +494,8 @@ class ChatPage(QWidget):
         ticket_id = summary.get("ticket_id")
         if ticket_id:
             number = summary.get("ticket_number") or ticket_id
-            text = self.tr(
-                "This conversation is now ticket #{number}. Support will answer you there."
-            ).format(number=number)
+            # The service says so in the conversation; this line is the way there.
+            text = self.tr("Continued in ticket #{number}").format(number=number)
 
             def make() -> QWidget:
                 line = SystemLine(text, self.timeline, action=self.tr("Open ticket"))

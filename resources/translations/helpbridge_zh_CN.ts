@@ -278,6 +278,304 @@
     </message>
 </context>
 <context>
+    <name>Chat</name>
+    <message>
+        <source>Write a message… (Shift+Enter for a new line)</source>
+        <translation>输入消息…（Shift+Enter 换行）</translation>
+    </message>
+    <message>
+        <source>Message</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <source>Remove this file</source>
+        <translation>移除此文件</translation>
+    </message>
+    <message>
+        <source>Screenshot</source>
+        <translation>截图</translation>
+    </message>
+    <message>
+        <source>Take a screenshot and mark it up before sending</source>
+        <translation>截取屏幕并在发送前标注</translation>
+    </message>
+    <message>
+        <source>Attach</source>
+        <translation>附件</translation>
+    </message>
+    <message>
+        <source>Attach a file</source>
+        <translation>添加文件</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Send (Enter)</source>
+        <translation>发送（Enter）</translation>
+    </message>
+    <message>
+        <source>A message can carry at most 10 files.</source>
+        <translation>一条消息最多可带 10 个文件。</translation>
+    </message>
+    <message>
+        <source>“{name}” is empty.</source>
+        <translation>“{name}”是空文件。</translation>
+    </message>
+    <message>
+        <source>“{name}” is larger than 20 MB and cannot be sent.</source>
+        <translation>“{name}”超过 20 MB，无法发送。</translation>
+    </message>
+    <message>
+        <source>Open this article</source>
+        <translation>打开这篇文章</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>智能助手</translation>
+    </message>
+    <message>
+        <source>Support</source>
+        <translation>技术支持</translation>
+    </message>
+    <message>
+        <source>Save and open this file</source>
+        <translation>保存并打开此文件</translation>
+    </message>
+    <message>
+        <source>Yes</source>
+        <translation>是的，解决了</translation>
+    </message>
+    <message>
+        <source>No, talk to a person</source>
+        <translation>没有，转人工</translation>
+    </message>
+    <message>
+        <source>⟳ Retry</source>
+        <translation>⟳ 重试</translation>
+    </message>
+    <message>
+        <source>Send this message again</source>
+        <translation>重新发送这条消息</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Do not send this message</source>
+        <translation>不发送这条消息</translation>
+    </message>
+    <message>
+        <source>Sending…</source>
+        <translation>正在发送…</translation>
+    </message>
+    <message>
+        <source>Sent ✓</source>
+        <translation>已发送 ✓</translation>
+    </message>
+    <message>
+        <source>Read ✓✓</source>
+        <translation>已读 ✓✓</translation>
+    </message>
+    <message>
+        <source>Not sent</source>
+        <translation>未发送</translation>
+    </message>
+    <message>
+        <source>Our assistant answers first; you can ask for a person at any time.</source>
+        <translation>先由智能助手为您解答；您随时可以转人工。</translation>
+    </message>
+    <message>
+        <source>Waiting for the next available person…</source>
+        <translation>正在等待空闲的客服人员…</translation>
+    </message>
+    <message>
+        <source>{name} is helping you</source>
+        <translation>{name} 正在为您服务</translation>
+    </message>
+    <message>
+        <source>A support person is helping you</source>
+        <translation>客服人员正在为您服务</translation>
+    </message>
+    <message>
+        <source>This conversation has ended. Write to start a new one.</source>
+        <translation>本次会话已结束。发送消息即可开始新的会话。</translation>
+    </message>
+    <message>
+        <source>Ask a question; we usually answer within minutes.</source>
+        <translation>请提出您的问题，我们通常会在几分钟内答复。</translation>
+    </message>
+    <message>
+        <source>Online</source>
+        <translation>在线</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <source>Sign in from your application to chat</source>
+        <translation>请从您的应用程序登录后再使用在线咨询</translation>
+    </message>
+    <message>
+        <source>Chat is not available right now</source>
+        <translation>在线咨询暂不可用</translation>
+    </message>
+    <message>
+        <source>Reconnecting in {n} s</source>
+        <translation>{n} 秒后重新连接</translation>
+    </message>
+    <message>
+        <source>Reconnecting…</source>
+        <translation>正在重新连接…</translation>
+    </message>
+    <message>
+        <source>Offline</source>
+        <translation>离线</translation>
+    </message>
+    <message>
+        <source>Messages you write now are kept and sent when the connection is back.</source>
+        <translation>您现在写的消息会保存下来，连接恢复后自动发送。</translation>
+    </message>
+    <message>
+        <source>Write a message or attach a file first.</source>
+        <translation>请先输入消息或添加文件。</translation>
+    </message>
+    <message>
+        <source>This message is too long. Please split it into several messages.</source>
+        <translation>消息太长，请分成几条发送。</translation>
+    </message>
+    <message>
+        <source>This conversation is not available to you any more.</source>
+        <translation>您已无法访问此会话。</translation>
+    </message>
+    <message>
+        <source>This conversation no longer exists.</source>
+        <translation>此会话已不存在。</translation>
+    </message>
+    <message>
+        <source>This conversation has ended.</source>
+        <translation>此会话已结束。</translation>
+    </message>
+    <message>
+        <source>You are sending very fast. Your message will be sent in a moment.</source>
+        <translation>您发送得太快了，消息稍后会发出。</translation>
+    </message>
+    <message>
+        <source>The help service cannot be reached. Check your network connection.</source>
+        <translation>无法连接帮助服务，请检查网络连接。</translation>
+    </message>
+    <message>
+        <source>The help service could not take this. Please try again.</source>
+        <translation>帮助服务未能处理此请求，请重试。</translation>
+    </message>
+    <message>
+        <source>Today</source>
+        <translation>今天</translation>
+    </message>
+    <message>
+        <source>Yesterday</source>
+        <translation>昨天</translation>
+    </message>
+</context>
+<context>
+    <name>ChatPage</name>
+    <message>
+        <source>Ask us anything. Our assistant suggests articles at once; a person from support takes over when you ask.</source>
+        <translation>有问题尽管问。智能助手会立即推荐相关文章；需要时可转接人工客服。</translation>
+    </message>
+    <message>
+        <source>Chat with support</source>
+        <translation>在线咨询</translation>
+    </message>
+    <message>
+        <source>Talk to a person</source>
+        <translation>转人工</translation>
+    </message>
+    <message>
+        <source>Leave the assistant and wait for a person from support</source>
+        <translation>离开智能助手，等待人工客服</translation>
+    </message>
+    <message>
+        <source>New conversation</source>
+        <translation>新会话</translation>
+    </message>
+    <message>
+        <source>Continued in ticket #{number}</source>
+        <translation>已转为工单 #{number}</translation>
+    </message>
+    <message>
+        <source>Open ticket</source>
+        <translation>打开工单</translation>
+    </message>
+    <message>
+        <source>Conversation ended</source>
+        <translation>会话已结束</translation>
+    </message>
+    <message>
+        <source>Loading earlier messages…</source>
+        <translation>正在加载更早的消息…</translation>
+    </message>
+    <message>
+        <source>Earlier messages cannot be loaded now.</source>
+        <translation>暂时无法加载更早的消息。</translation>
+    </message>
+    <message>
+        <source>This is the beginning of your conversation.</source>
+        <translation>以上是会话的开始。</translation>
+    </message>
+    <message>
+        <source>Scroll up for earlier messages</source>
+        <translation>向上滚动查看更早的消息</translation>
+    </message>
+    <message>
+        <source>{name} is typing…</source>
+        <translation>{name} 正在输入…</translation>
+    </message>
+    <message>
+        <source>Support is typing…</source>
+        <translation>客服正在输入…</translation>
+    </message>
+    <message>
+        <source>You are not signed in. Please open Help from your application.</source>
+        <translation>您尚未登录，请从应用程序中打开帮助。</translation>
+    </message>
+    <message>
+        <source>Uploading {n} file(s)…</source>
+        <translation>正在上传 {n} 个文件…</translation>
+    </message>
+    <message>
+        <source>The files could not be uploaded: {reason} Your message is kept.</source>
+        <translation>文件上传失败：{reason} 您的消息已保留。</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>智能助手</translation>
+    </message>
+    <message>
+        <source>Support</source>
+        <translation>技术支持</translation>
+    </message>
+    <message>
+        <source>sent you a file</source>
+        <translation>给您发送了一个文件</translation>
+    </message>
+    <message>
+        <source>{name} (chat)</source>
+        <translation>{name}（在线咨询）</translation>
+    </message>
+    <message>
+        <source>Attach files</source>
+        <translation>添加附件</translation>
+    </message>
+    <message>
+        <source>“{name}” cannot be read.</source>
+        <translation>无法读取“{name}”。</translation>
+    </message>
+</context>
+<context>
     <name>Chip</name>
     <message>
         <source>Remove</source>
@@ -468,8 +766,8 @@
         <translation>在线咨询</translation>
     </message>
     <message>
-        <source>Coming soon in a later version of HelpBridge</source>
-        <translation>将在 HelpBridge 后续版本中推出</translation>
+        <source>Chat with support</source>
+        <translation>在线咨询</translation>
     </message>
     <message>
         <source>Search and read help articles</source>
@@ -656,8 +954,8 @@
         <translation>很高兴问题已解决。未提交工单。</translation>
     </message>
     <message>
-        <source>Chat will come in a later version of HelpBridge. Until then, please search the help articles.</source>
-        <translation>在线咨询将在 HelpBridge 后续版本中推出。在此之前，请先搜索帮助文章。</translation>
+        <source>Chat ({n})</source>
+        <translation>在线咨询 ({n})</translation>
     </message>
     <message>
         <source>The new language will be used the next time HelpBridge starts.</source>
@@ -1367,6 +1665,10 @@
     <message>
         <source>Hide HelpBridge</source>
         <translation>隐藏 HelpBridge</translation>
+    </message>
+    <message>
+        <source>HelpBridge — {n} unread</source>
+        <translation>HelpBridge — {n} 条未读</translation>
     </message>
     <message>
         <source>HelpBridge is still running here. Click the icon to open it again.</source>

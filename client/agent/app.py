@@ -78,6 +78,7 @@ class Controller(QObject):
         console.signed_out.connect(self._on_signed_out)
         console.sign_in_failed.connect(self._on_restore_failed)
         window.sign_out_requested.connect(console.sign_out)
+        window.sign_in_requested.connect(self.show_sign_in)
         window.presence_changed.connect(self._send_presence)
         self.live = window.live
         self.live.received.connect(self._on_live_event)
@@ -159,14 +160,15 @@ class Controller(QObject):
             from client.core.paths import data_dir
 
             path = chat_path(data_dir(), backend.server_url, USER_PREFIX + email)
-            return make_agent_realtime(backend.api, backend.server_url, path, post)
+            client = make_agent_realtime(backend.api, backend.server_url, path, post)
+            client.start()  # waits (briefly) for its loop thread: not on the GUI thread
+            return client
 
         def made(client: object) -> None:
             if backend is not self.console.backend or self.console.agent is None:
                 self.console.runner.run_task(lambda: client.stop(3))  # type: ignore[attr-defined]
                 return
             self.live.client = client
-            client.start()  # type: ignore[attr-defined]
             self._send_presence(self.window.presence, self.window.capacity_spin.value())
 
         self.console.runner.run_task(

@@ -168,8 +168,10 @@ class Inbox(QWidget):
         )
         shown = [s for s in self.summaries.values() if self.matches(s)]
         if self.filter == "waiting":
-            # Longest waiting first; VIPs first within the same wait.
-            shown.sort(key=lambda s: (s.updated_at, s.id))
+            # As the service serves the queue: SVIP, then VIP, then the rest,
+            # longest waiting first within each.
+            rank = {"svip": 0, "vip": 1}
+            shown.sort(key=lambda s: (rank.get(s.customer.tier.value, 2), s.updated_at, s.id))
         else:
             shown.sort(key=lambda s: (s.updated_at, s.id), reverse=True)
         self.list.clear()
@@ -668,10 +670,6 @@ class ChatPage(QWidget):
                     view.add_messages(messages)
         elif isinstance(event, Raw):
             self._raw(event.event)
-        elif name == "TypingChanged":
-            view = self.views.get(event.conversation_id)
-            if view is not None and event.who.kind.value == "customer":
-                view.set_typing_of(event.who.name, event.typing)
 
     def _raw(self, event: Any) -> None:
         kind = getattr(event, "type", "")
@@ -684,6 +682,10 @@ class ChatPage(QWidget):
             view = self.views.get(summary.id)
             if view is not None:
                 view.update_summary(summary)
+        elif kind == "typing":
+            view = self.views.get(event.conversation_id)
+            if view is not None and event.who.kind.value == "customer":
+                view.set_typing_of(event.who.name, event.typing)
         elif kind == "ack":
             view = self.views.get(event.conversation_id)
             if view is not None:

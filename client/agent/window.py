@@ -44,10 +44,12 @@ class ConsoleWindow(QMainWindow):
     Signals:
         presence_changed(str, int): the agent chose a presence or capacity.
         sign_out_requested(): the agent pressed "Sign out".
+        sign_in_requested(): the same button while signed out ("Sign in…").
     """
 
     presence_changed = Signal(str, int)
     sign_out_requested = Signal()
+    sign_in_requested = Signal()
 
     def __init__(
         self, console: Console, library: CannedLibrary, live: LiveBridge | None = None
@@ -107,7 +109,7 @@ class ConsoleWindow(QMainWindow):
         self.capacity_spin.valueChanged.connect(self._on_capacity)
         bar.addPermanentWidget(self.capacity_spin)
         self.sign_out_button = QPushButton(self.tr("Sign out"), self)
-        self.sign_out_button.clicked.connect(self.sign_out_requested)
+        self.sign_out_button.clicked.connect(self._on_account_button)
         bar.addPermanentWidget(self.sign_out_button)
         self._message_timer = QTimer(self)
         self._message_timer.setSingleShot(True)
@@ -132,6 +134,7 @@ class ConsoleWindow(QMainWindow):
     # -- signed-in state -------------------------------------------------------
 
     def set_agent(self, agent: Agent | None) -> None:
+        self.sign_out_button.setText(self.tr("Sign out") if agent else self.tr("Sign in…"))
         if agent is None:
             self.agent_label.setText(self.tr("Not signed in"))
             self.queue.stop()
@@ -147,6 +150,12 @@ class ConsoleWindow(QMainWindow):
         self.tabs.setTabVisible(self.team_index, supervisor)
         if supervisor:
             self.team_page.start()
+
+    def _on_account_button(self) -> None:
+        if self.console.agent is not None:
+            self.sign_out_requested.emit()
+        else:
+            self.sign_in_requested.emit()
 
     def load_agents(self) -> None:
         """Who tickets can be assigned to (every active agent, from presence)."""

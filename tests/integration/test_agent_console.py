@@ -524,6 +524,11 @@ def test_sign_out_forgets_the_session(
     assert dialog.email_edit.text() == email and dialog.password_edit.text() == ""
     qtbot.waitUntil(lambda: key not in memory_keyring.entries, timeout=10000)
     assert h.window.agent_label.text() == "Not signed in"
+    # Cancelled, the dialog can be had again from the status bar.
+    dialog.reject()
+    assert h.window.sign_out_button.text() == "Sign in…"
+    h.window.sign_out_button.click()
+    assert dialog.isVisible()
 
 
 def test_assign_menu_offers_every_active_agent(

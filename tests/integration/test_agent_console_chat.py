@@ -18,7 +18,7 @@ from websockets.sync.client import ClientConnection, connect
 
 from client.core.realtime import realtime_url
 from protocol.models import Role
-from protocol.realtime import Handoff, Hello, Send, encode
+from protocol.realtime import Handoff, Hello, Send, Typing, encode
 from tests.integration.test_agent_console import (
     ConsoleHarness,
     CustomerClient,
@@ -175,6 +175,10 @@ def test_inbox_accept_reply_and_internal_note(
     # The customer's answer shows up live.
     second.say("Thank you!")
     qtbot.waitUntil(lambda: "Thank you!" in view.transcript_text(), timeout=10000)
+    second.ws.send(encode(Typing(conversation_id=second_id, typing=True)))
+    qtbot.waitUntil(lambda: view.typing_label.text() == "Bob Smith is typing…", timeout=10000)
+    second.ws.send(encode(Typing(conversation_id=second_id, typing=False)))
+    qtbot.waitUntil(lambda: view.typing_label.text() == "", timeout=10000)
 
     # A file: uploaded first, then named in the message; the customer gets it.
     licence = tmp_path / "licence.txt"

@@ -36,6 +36,7 @@ from .framebuffer import (
     Frame,
     Mask,
     apply_move,
+    as_u32,
     changed_tiles,
     detect_scroll,
     mask_to_rects,
@@ -533,8 +534,14 @@ class RfbServer:
             if moves:
                 self._dirty_cache = None
                 wanted = self._wanted_tiles()
-        rects = mask_to_rects(wanted, self._width, self._height)
+        exact = self._stale | self._forced  # tiles to send whole
+        rects = [
+            self._trim(rect, frame) if not exact[tiles_in(rect, exact.shape)].any() else rect
+            for rect in mask_to_rects(wanted, self._width, self._height)
+        ]
         for rect in rects:
+            if rect.empty:
+                continue
             out.extend(self._encode(frame, rect))
             self._sent[rect.y : rect.y + rect.h, rect.x : rect.x + rect.w] = frame[
                 rect.y : rect.y + rect.h, rect.x : rect.x + rect.w
@@ -543,6 +550,22 @@ class RfbServer:
         self._forced[:] = False
         self._dirty_cache = None
         return out
+
+    def _trim(self, rect: Rect, frame: Frame) -> Rect:
+        """Shrink a rectangle to the pixels that differ from what was sent
+        (a typed character is a few pixels, not a 64 x 64 tile)."""
+        sl = (slice(rect.y, rect.y + rect.h), slice(rect.x, rect.x + rect.w))
+        diff = as_u32(self._sent[sl]) != as_u32(frame[sl])
+        rows = np.flatnonzero(diff.any(axis=1))
+        if rows.size == 0:
+            return Rect(rect.x, rect.y, 0, 0)
+        cols = np.flatnonzero(diff[rows[0] : rows[-1] + 1].any(axis=0))
+        return Rect(
+            rect.x + int(cols[0]),
+            rect.y + int(rows[0]),
+            int(cols[-1] - cols[0]) + 1,
+            int(rows[-1] - rows[0]) + 1,
+        )
 
     def _find_moves(self, frame: Frame, wanted: Mask) -> list[CopyMove]:
         moves: list[CopyMove] = []

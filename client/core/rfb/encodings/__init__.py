@@ -40,7 +40,9 @@ class EncodeOptions:
 
     @property
     def zlib_level(self) -> int:
-        return max(1, min(9, self.compression))
+        """zlib level for the compression level: the default 2 (and below)
+        uses zlib's fastest level, which costs little size on screen content."""
+        return max(1, min(9, self.compression - 1))
 
 
 class Decoder(Protocol):

@@ -72,7 +72,11 @@ def encode_tile(tile: U32, pf: PixelFormat) -> bytes:
     if bool((flat == first).all()):
         return b"\x01" + _cpixels(flat[:1], pf).tobytes()
     cs = pf.cpixel_size
-    palette, inverse = np.unique(flat, return_inverse=True)
+    srt = np.sort(flat)
+    keep = np.empty(len(srt), dtype=bool)
+    keep[0] = True
+    np.not_equal(srt[1:], srt[:-1], out=keep[1:])
+    palette = srt[keep]
     n = len(palette)
     count = flat.size
     starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
@@ -96,6 +100,7 @@ def encode_tile(tile: U32, pf: PixelFormat) -> bytes:
 
     if choice == "raw":
         return b"\x00" + _cpixels(flat, pf).tobytes()
+    inverse = np.searchsorted(palette, flat)
     if choice == "packed":
         index = inverse.reshape(th, tw).astype(np.uint8)
         return bytes([n]) + _cpixels(palette, pf).tobytes() + _pack_indices(index, bits)

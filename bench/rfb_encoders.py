@@ -16,6 +16,7 @@ prints one JSON object. H.264 figures appear only when PyAV is installed.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import sys
@@ -105,7 +106,7 @@ def full_frame(frame: np.ndarray, runs: int) -> dict[str, Any]:
     ):
         enc = tight.TightEncoder()
         results[name] = {
-            "ms": median_ms(lambda enc=enc, opts=opts: enc.encode(frame, rect, opts), runs),
+            "ms": median_ms(functools.partial(enc.encode, frame, rect, opts), runs),
             "kib": size_of(tight.TightEncoder().encode(frame, rect, opts)),
         }
     photo = np.random.default_rng(1).integers(0, 256, (H, W, 4), dtype=np.uint8)

@@ -18,7 +18,15 @@ from websockets.sync.client import ClientConnection, connect
 
 from client.core.realtime import realtime_url
 from protocol.models import Role
-from protocol.realtime import Handoff, Hello, Send, Typing, encode
+from protocol.realtime import (
+    Handoff,
+    Hello,
+    PresenceStatus,
+    Send,
+    SetPresence,
+    Typing,
+    encode,
+)
 from tests.integration.test_agent_console import (
     ConsoleHarness,
     CustomerClient,
@@ -33,20 +41,17 @@ if TYPE_CHECKING:
     from pytestqt.qtbot import QtBot
 
 
-class ChatCustomer:
-    """A customer on the realtime websocket, as the portal would be."""
+class Socket:
+    """A realtime websocket with every frame it received kept in order."""
 
-    def __init__(self, server: LiveServer, **claims: Any) -> None:
-        self.rest = CustomerClient(server, **claims)
+    def __init__(self, server: LiveServer, token: str) -> None:
         self._stack = contextlib.ExitStack()
         self.ws: ClientConnection = self._stack.enter_context(
             connect(realtime_url(server.url), open_timeout=10)
         )
-        self.ws.send(encode(Hello(token=self.rest.session["access_token"])))
+        self.ws.send(encode(Hello(token=token)))
         self.frames: list[dict[str, Any]] = []
-        welcome = self.recv_until(lambda f: f["type"] == "welcome")
-        assert welcome["you"]["kind"] == "customer"
-        self.conversation_id: int | None = None
+        self.welcome = self.recv_until(lambda f: f["type"] == "welcome")
 
     def recv_until(self, predicate: Callable[[dict[str, Any]], bool], timeout: float = 10) -> Any:
         deadline = time.monotonic() + timeout
@@ -64,6 +69,19 @@ class ChatCustomer:
                 return frame
         raise TimeoutError(f"no such frame; got {[f['type'] for f in self.frames]}")
 
+    def close(self) -> None:
+        self._stack.close()
+
+
+class ChatCustomer(Socket):
+    """A customer on the realtime websocket, as the portal would be."""
+
+    def __init__(self, server: LiveServer, **claims: Any) -> None:
+        self.rest = CustomerClient(server, **claims)
+        super().__init__(server, self.rest.session["access_token"])
+        assert self.welcome["you"]["kind"] == "customer"
+        self.conversation_id: int | None = None
+
     def say(self, text: str) -> int:
         client_id = uuid.uuid4().hex
         self.ws.send(
@@ -80,9 +98,6 @@ class ChatCustomer:
 
     def texts(self) -> list[str]:
         return [f["text"] for f in self.frames if f["type"] == "message"]
-
-    def close(self) -> None:
-        self._stack.close()
 
 
 @pytest.fixture
@@ -273,3 +288,66 @@ def test_plain_agent_has_no_team_board(
     h = live_console(harness, qtbot, fresh_server, tmp_path)
     assert not h.window.tabs.isTabVisible(h.window.team_index)
     assert not h.window.chat_page.inbox.tabs.isTabVisible(2)
+
+
+class ChatAgent(Socket):
+    """A second agent on the realtime websocket, online."""
+
+    def __init__(self, server: LiveServer, email: str) -> None:
+        super().__init__(server, server.agent_token(email))
+        self.id = int(self.welcome["you"]["id"])
+        self.ws.send(encode(SetPresence(status=PresenceStatus.online, capacity=5)))
+
+
+def test_transfer_to_another_agent(
+    qtbot: QtBot,
+    fresh_server: LiveServer,
+    tmp_path: Path,
+    harness: list[ConsoleHarness],  # noqa: F811
+    customers: list[ChatCustomer],
+) -> None:
+    h = live_console(harness, qtbot, fresh_server, tmp_path, capacity=1)
+    page = h.window.chat_page
+    customer = ChatCustomer(fresh_server, name="Zhou Yan")
+    customers.append(customer)
+    cid = customer.ask_for_person("Need help with invoices")
+    qtbot.waitUntil(lambda: cid in page.views, timeout=15000)
+    view = page.views[cid]
+    # A colleague comes online after the chat was routed here.
+    colleague_email = new_agent(fresh_server)
+    colleague = ChatAgent(fresh_server, colleague_email)
+    try:
+        name = colleague_email.split("@")[0]
+
+        def offered() -> Any:
+            view.transfer_menu.aboutToShow.emit()
+            qtbot.wait(300)
+            return next(
+                (a for a in view.transfer_menu.actions() if name in a.text() and a.isEnabled()),
+                None,
+            )
+
+        # Presence reaches the service's board within a routing pass.
+        action = None
+        for _ in range(30):
+            action = offered()
+            if action is not None:
+                break
+        assert action is not None, [a.text() for a in view.transfer_menu.actions()]
+        action.trigger()
+        frame = colleague.recv_until(
+            lambda f: (
+                f["type"] == "conversation"
+                and f["conversation"]["id"] == cid
+                and (f["conversation"]["assignee"] or {}).get("id") == colleague.id
+            )
+        )
+        assert frame["conversation"]["status"] == "assigned"
+        qtbot.waitUntil(
+            lambda: view.summary.assignee is not None and view.summary.assignee.id == colleague.id,
+            timeout=10000,
+        )
+        page.inbox.tabs.setCurrentIndex(1)
+        qtbot.waitUntil(lambda: cid not in page.inbox.visible_ids(), timeout=10000)
+    finally:
+        colleague.close()

@@ -346,7 +346,7 @@
     </message>
     <message>
         <source>Presence:</source>
-        <translation>状态：</translation>
+        <translation>在线状态：</translation>
     </message>
     <message>
         <source>Chats at once:</source>

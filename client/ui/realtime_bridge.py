@@ -69,6 +69,11 @@ class RealtimeBridge(QObject):
         self._generation = 0
         self._from_loop.connect(self._deliver, Qt.ConnectionType.QueuedConnection)
         portal.customer_changed.connect(self._on_customer)
+        # Offline at start, the customer is still known: their history is
+        # shown and what they write is kept, to be sent once signed in.
+        account_known = getattr(portal, "account_known", None)
+        if account_known is not None:
+            account_known.connect(self._on_account_known)
         portal.online_changed.connect(self._on_online)
         portal.server_changed.connect(lambda _url: self.stop())
         app = QCoreApplication.instance()
@@ -85,7 +90,14 @@ class RealtimeBridge(QObject):
         if customer is None:
             self.stop()
             return
-        key = (self.portal.server_url, customer.external_id)
+        self._start(customer.external_id)
+
+    def _on_account_known(self, external_id: str) -> None:
+        if self.customer_key is None and external_id:
+            self._start(external_id)
+
+    def _start(self, external_id: str) -> None:
+        key = (self.portal.server_url, external_id)
         if key == self.customer_key:
             self.kick()  # same customer signed in again: a fresh token to try
             return
@@ -94,7 +106,7 @@ class RealtimeBridge(QObject):
         self._generation += 1
         generation = self._generation
         backend = self.portal.backend
-        server_url, external_id = key
+        server_url = self.portal.server_url
         emit = self._from_loop.emit
         config = self.config
 

@@ -466,3 +466,51 @@ def test_bridge_drops_events_of_a_replaced_client(env: Env) -> None:
     assert got == [] and env.bridge.unread == 0
     # The page was cleared for whoever signs in next.
     assert env.page.bubbles() == []
+
+
+def test_offline_start_shows_history_and_keeps_new_messages(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Offline, nobody signed in, but the customer is known: their chat opens
+    from disk and what they write waits, stored, for a sign-in."""
+    monkeypatch.setenv("HELPBRIDGE_DATA_DIR", str(tmp_path / "data"))
+    from client.core.chatstore import chat_path
+    from client.core.paths import data_dir
+
+    url = "http://127.0.0.1:9"
+    earlier = ChatStore(chat_path(data_dir(), url, "cust-offline"))
+    earlier.save_conversation(7, summary().model_dump(mode="json"))
+    from client.core.chatstore import Incoming
+
+    earlier.save_incoming(
+        [Incoming(7, 1, 0, None, "agent", 3, "Alex", "from last week", created_at=NOW)]
+    )
+    earlier.close()
+
+    runner = TaskRunner()
+    portal = Portal(runner, url, "en")
+    portal.online = False
+    bridge = RealtimeBridge(portal)
+    page = ChatPage(portal, bridge)
+    qtbot.addWidget(page)
+    page.show()
+    try:
+        portal.account_known.emit("cust-offline")
+        qtbot.waitUntil(lambda: bridge.client is not None, timeout=5000)
+        qtbot.waitUntil(lambda: [b.message.text for b in page.bubbles()] == ["from last week"],
+                        timeout=5000)  # fmt: skip
+        client = bridge.client
+        assert client is not None
+        qtbot.waitUntil(lambda: client.state == "signed_out", timeout=5000)
+        qtbot.waitUntil(lambda: page._connection_state == "signed_out", timeout=5000)
+        assert "Offline" in page.connection_text, "not a sign-in problem while offline"
+        page.composer.set_text("written offline")
+        QTest.keyClick(page.composer.input, Qt.Key.Key_Return)
+        store = bridge.store
+        assert store is not None
+        qtbot.waitUntil(lambda: [m.text for m in store.pending()] == ["written offline"],
+                        timeout=5000)  # fmt: skip
+        qtbot.waitUntil(lambda: "Sending…" in page.bubbles()[-1].state_text, timeout=5000)
+    finally:
+        bridge.shutdown()
+        runner.shutdown(2000)

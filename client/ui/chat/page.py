@@ -246,6 +246,7 @@ class ChatPage(QWidget):
         bridge.received.connect(self._on_event)
         bridge.ready_changed.connect(self._on_ready)
         bridge.stopping.connect(self._on_stopping)
+        portal.online_changed.connect(lambda _online: self._show_connection())
         self._set_connection("connecting" if bridge.ready else "signed_out")
         if bridge.connection is not None:
             self._on_connection(bridge.connection)
@@ -717,9 +718,15 @@ class ChatPage(QWidget):
             retry_in = max(0.0, self._retry_deadline - time.monotonic())
             if retry_in <= 0:
                 self._countdown.stop()
+        if state == "signed_out" and self.portal.online is False:
+            state = "unreachable"  # not a sign-in problem: the service is out of reach
+            retry_in = None
         self.connection.setText("● " + connection_label(state, retry_in, self._connection_reason))
         self.connection.setProperty(
-            "state", {"online": "online", "offline": "offline"}.get(state, "unknown")
+            "state",
+            {"online": "online", "offline": "offline", "unreachable": "offline"}.get(
+                state, "unknown"
+            ),
         )
         self.connection.style().unpolish(self.connection)
         self.connection.style().polish(self.connection)

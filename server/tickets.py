@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
 from protocol import tickets as wire
@@ -92,13 +92,21 @@ def is_breached(t: models.Ticket, at: datetime | None = None) -> bool:
     return False
 
 
-def breached_clause(at: datetime) -> object:
+def breached_clause(at: datetime) -> ColumnElement[bool]:
+    """SQL for :func:`is_breached`. Every branch tests for NULL first, so the
+    whole is TRUE or FALSE, never NULL, and its negation is right too."""
     T = models.Ticket
+    has_first_due = T.first_response_due.is_not(None)
+    has_resolution_due = T.resolution_due.is_not(None)
     return or_(
-        and_(T.first_responded_at.is_(None), T.first_response_due < at),
-        T.first_responded_at > T.first_response_due,
-        and_(T.resolved_at.is_(None), T.resolution_due < at),
-        T.resolved_at > T.resolution_due,
+        and_(has_first_due, T.first_responded_at.is_(None), T.first_response_due < at),
+        and_(
+            has_first_due,
+            T.first_responded_at.is_not(None),
+            T.first_responded_at > T.first_response_due,
+        ),
+        and_(has_resolution_due, T.resolved_at.is_(None), T.resolution_due < at),
+        and_(has_resolution_due, T.resolved_at.is_not(None), T.resolved_at > T.resolution_due),
     )
 
 

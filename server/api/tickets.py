@@ -438,7 +438,7 @@ def queue(
         stmt = stmt.where(models.Ticket.requester_id == requester_id)
     if breached is not None:
         clause = tickets.breached_clause(tickets.now())
-        stmt = stmt.where(clause if breached else ~clause)  # type: ignore[operator,arg-type]
+        stmt = stmt.where(clause if breached else ~clause)
     return _page(db, stmt, page, per_page, for_customer=False)
 
 

@@ -97,11 +97,6 @@ def test_queue_filters_and_actions(fresh_server: LiveServer) -> None:
     assert missing.value.code == "not_found"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service: breached=false drops tickets not yet answered or resolved "
-    "(NOT over comparisons with NULL in tickets.breached_clause)",
-)
 def test_queue_not_breached(fresh_server: LiveServer) -> None:
     api, _ = signed_in(fresh_server)
     customer = CustomerClient(fresh_server)

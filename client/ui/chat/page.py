@@ -306,6 +306,7 @@ class ChatPage(QWidget):
             self._draft_loaded = True
             if isinstance(text, str) and text and not self.composer.text():
                 self.composer.set_text(text)
+                log.info("chat draft restored (%d characters)", len(text))
             elif self.composer.text():
                 self._draft_timer.start()  # typed before the history was open
 
@@ -360,6 +361,16 @@ class ChatPage(QWidget):
 
     def _on_messages(self, messages: tuple[StoredMessage, ...]) -> None:
         fresh = [m for m in messages if m.local_id not in self.messages]
+        for m in messages:
+            # Ids and states only: what people write stays out of the log.
+            log.info(
+                "chat message %s conversation=%s seq=%s sender=%s state=%s",
+                "shown" if m in fresh else "updated",
+                m.conversation_id,
+                m.seq,
+                m.sender_kind,
+                m.state,
+            )
         self._stick_to_bottom = self._distance_from_bottom() <= BOTTOM_SLACK or any(
             m.own for m in fresh
         )

@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Any
 import keyring
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtTest import QTest
 
 from client.ui.chat.bubbles import MessageBubble, SystemLine
-from client.ui.mainwindow import SECTION_CHAT, SECTION_HELP
+from client.ui.mainwindow import SECTION_CHAT, SECTION_HELP, SECTION_TICKETS
 from protocol.host import HostRequest
 from tests.integration.test_chat_support import Peer, agent_token, hub_of
 from tests.keyring_memory import MemoryKeyring
@@ -219,6 +220,57 @@ def test_unread_count_and_read_receipts(
     assert receipt["seq"] >= 1
     assert badges[-1] == 0
     agents.run(agent.close())
+
+
+def test_pasted_screenshot_is_uploaded_and_sent(
+    qtbot: QtBot, chat: LiveServer, portals: Callable[..., PortalHarness]
+) -> None:
+    h = portals(chat.url, chat.sign(unique("cust"), name="Eve"))
+    page = open_chat(h)
+    image = QImage(320, 200, QImage.Format.Format_RGB32)
+    image.fill(QColor("#2563eb"))
+    page.composer.input.image_pasted.emit(image)
+    qtbot.waitUntil(lambda: len(page.composer.attachments) == 1, timeout=5000)
+    bubble = say(qtbot, page, "This is what I see")
+    qtbot.waitUntil(lambda: "Sent ✓" in bubble.state_text, timeout=10000)
+    assert page.composer.attachments == [] and page.composer.text() == ""
+    assert len(bubble.attachment_buttons) == 1
+    name = bubble.message.attachments[0]["filename"]
+    assert name.endswith(".png") and bubble.attachment_buttons[0].text().startswith(name)
+    cid = bubble.message.conversation_id
+    client = h.window.realtime.client
+    assert client is not None and cid is not None
+    page_ = client.service.messages(cid, None, 10)
+    sent = next(m for m in page_.messages if m.text == "This is what I see")
+    assert [a.filename for a in sent.attachments] == [name]
+    assert sent.attachments[0].content_type == "image/png"
+
+
+def test_no_one_online_the_chat_becomes_a_ticket_linked_from_the_chat(
+    qtbot: QtBot, chat: LiveServer, portals: Callable[..., PortalHarness]
+) -> None:
+    h = portals(chat.url, chat.sign(unique("cust"), name="Fay", product=unique("Prod")))
+    page = open_chat(h)
+    say(qtbot, page, "Cheque printing is misaligned")
+    qtbot.waitUntil(lambda: page.handoff_button.isVisible(), timeout=10000)
+    page.handoff_button.click()
+
+    def ticket_line() -> SystemLine | None:
+        for w in page.timeline_widgets():
+            if isinstance(w, SystemLine) and w.button is not None:
+                return w
+        return None
+
+    qtbot.waitUntil(lambda: ticket_line() is not None, timeout=15000)
+    line = ticket_line()
+    assert line is not None and "ticket #" in line.text()
+    number = int(line.text().rsplit("#", 1)[1])
+    assert page.current_conversation is None, "writing now starts a new conversation"
+    assert line.button is not None
+    line.button.click()
+    assert h.window.section_stack.currentIndex() == SECTION_TICKETS
+    panel = h.window.tickets_panel()
+    qtbot.waitUntil(lambda: f"#{number}" in panel.view.number.text(), timeout=10000)
 
 
 def test_host_request_opens_the_chat_with_the_question(

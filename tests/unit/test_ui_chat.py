@@ -448,6 +448,41 @@ def test_pasted_image_becomes_an_attachment(env: Env, qtbot: QtBot) -> None:
     assert env.page.composer.send_button.isEnabled()
 
 
+def test_dropped_files_are_attached_with_their_limits(
+    env: Env, qtbot: QtBot, tmp_path: Path
+) -> None:
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    env.history()
+    log = tmp_path / "export.log"
+    log.write_bytes(b"line\n" * 100)
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(log)), QUrl.fromLocalFile(str(empty))])
+    event = QDropEvent(
+        QPointF(20, 20),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    env.page.dropEvent(event)
+    qtbot.waitUntil(lambda: len(env.page.composer.attachments) == 1, timeout=3000)
+    item = env.page.composer.attachments[0]
+    assert (item.name, item.size, item.path) == ("export.log", 500, log)
+    assert "empty.txt" in env.page.composer.notice.text()
+    # Sending uploads first: offline here, so everything stays put.
+    env.page.composer.set_text("the log")
+    env.page.send()
+    qtbot.waitUntil(
+        lambda: "could not be uploaded" in env.page.composer.notice.text(), timeout=10000
+    )
+    assert env.client.named("send") == []
+    assert env.page.composer.text() == "the log" and len(env.page.composer.attachments) == 1
+
+
 def test_sender_names_are_plain_labels(env: Env) -> None:
     env.history(msg(1, text="x"))
     bubble = env.bubble("x")

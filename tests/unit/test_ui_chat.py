@@ -369,6 +369,19 @@ def test_scrolling_up_loads_older_messages(env: Env, qtbot: QtBot) -> None:
     assert env.page.older_line.text() == "This is the beginning of your conversation."
 
 
+def test_a_long_chat_lets_go_of_its_oldest_rows(env: Env, qtbot: QtBot) -> None:
+    env.history(*[msg(s, text=f"line {s}") for s in range(1, 301)])
+    bar = env.page.scroller.verticalScrollBar()
+    qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=5000)
+    env.send(MessagesChanged((msg(301, text="newest"),)))
+    seqs = [b.message.seq for b in env.page.bubbles()]
+    assert seqs == list(range(102, 302))
+    assert env.page.older_line.text() == "Scroll up for earlier messages"
+    # Scrolling up asks for them again (the client serves them from disk).
+    bar.setValue(0)
+    assert env.client.named("load_older")[-1] == (7, 102)
+
+
 def test_new_message_scrolls_down_and_marks_read(env: Env, qtbot: QtBot) -> None:
     env.window.activateWindow()
     env.history(*[msg(s, text=f"line {s}") for s in range(1, 40)])

@@ -73,6 +73,11 @@ TYPING_SHOWN_MS = 6000
 """Support's typing line disappears after this long without news."""
 NOTIFY_RECENT = timedelta(minutes=10)
 BOTTOM_SLACK = 48
+MAX_SHOWN = 300
+"""Past this many messages on screen (and reading the newest), the oldest are
+let go down to KEEP_SHOWN: a widget per message gets slow in the thousands,
+and scrolling up brings them back from disk."""
+KEEP_SHOWN = 200
 TOP_TRIGGER = 24
 _LAST = 10**15
 
@@ -379,6 +384,8 @@ class ChatPage(QWidget):
             if not m.own and m.conversation_id is not None:
                 self._typing.pop(m.conversation_id, None)
         self._show_typing()
+        if len(self.messages) > MAX_SHOWN and self._stick_to_bottom:
+            self._trim()
         self._relayout()
         self._update_header()
         incoming = [m for m in fresh if m.state == "received"]
@@ -436,6 +443,17 @@ class ChatPage(QWidget):
         self._relayout()
         self._update_header()
 
+    def _trim(self) -> None:
+        """Let go of the oldest messages beyond KEEP_SHOWN (see MAX_SHOWN)."""
+        ordered = self.ordered()
+        for m in ordered[: len(ordered) - KEEP_SHOWN]:
+            self.messages.pop(m.local_id, None)
+            widget = self.widgets.pop(m.local_id, None)
+            if widget is not None:
+                widget.deleteLater()
+            if m.conversation_id is not None:
+                self.complete[m.conversation_id] = False
+
     # -- layout -----------------------------------------------------------------------------
 
     def ordered(self) -> list[StoredMessage]:
@@ -445,9 +463,6 @@ class ChatPage(QWidget):
         """Put every piece in order: older-history line, then per message a
         conversation or day separator where one starts, the bubble; ticket
         notices; the typing line."""
-        layout = self.timeline_layout
-        while layout.count():
-            layout.takeAt(0)
         wanted: list[QWidget] = []
         used: set[Any] = set()
 
@@ -492,13 +507,37 @@ class ChatPage(QWidget):
         self.empty_line.setVisible(not ordered)
         for key in [k for k in self._extras if k not in used]:
             self._extras.pop(key).deleteLater()
-        layout.addStretch(1)
         if not ordered:
             wanted.append(self.empty_line)
         wanted.append(self.typing_line)
-        for widget in wanted:
-            layout.addWidget(widget)
+        self._apply_order(wanted)
         self._update_feedback()
+
+    def _apply_order(self, wanted: list[QWidget]) -> None:
+        """Make the layout hold ``wanted`` (after a leading stretch that keeps
+        a short conversation at the bottom), touching only what changed: a
+        new message is one insertion, not a rebuild of hundreds of rows."""
+        layout = self.timeline_layout
+        if layout.count() == 0:
+            layout.addStretch(1)
+        current: list[QWidget | None] = []
+        for i in range(1, layout.count()):
+            item = layout.itemAt(i)
+            current.append(item.widget() if item is not None else None)
+        if current == wanted:
+            return
+        shortest = min(len(current), len(wanted))
+        head = 0
+        while head < shortest and current[head] is wanted[head]:
+            head += 1
+        tail = 0
+        while tail < shortest - head and current[-1 - tail] is wanted[-1 - tail]:
+            tail += 1
+        for widget in current[head : len(current) - tail]:
+            if widget is not None:
+                layout.removeWidget(widget)
+        for offset, widget in enumerate(wanted[head : len(wanted) - tail]):
+            layout.insertWidget(1 + head + offset, widget)
 
     def _conversation_end(self, cid: int, extra: Any) -> list[QWidget]:
         summary = self.conversations.get(cid) or {}

@@ -9,6 +9,7 @@ translator is always the one used.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 
 from PySide6.QtCore import QCoreApplication, QDate, QLocale
 
@@ -113,5 +114,8 @@ def time_label(moment: datetime) -> str:
     return QLocale().toString(local_datetime(moment).time(), QLocale.FormatType.ShortFormat)
 
 
+@lru_cache(maxsize=4096)
 def local_day(moment: datetime) -> QDate:
+    """The computer's calendar day of ``moment`` (cached: every relayout asks
+    for every message's day)."""
     return local_datetime(moment).date()

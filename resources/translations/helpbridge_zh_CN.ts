@@ -1048,10 +1048,6 @@
         <translation>新建工单</translation>
     </message>
     <message>
-        <source>Tell us what happened. We reply here and let you know when we do.</source>
-        <translation>请告诉我们发生了什么。我们会在这里回复，并在回复时通知您。</translation>
-    </message>
-    <message>
         <source>From your application:</source>
         <translation>来自您的应用程序：</translation>
     </message>
@@ -1062,6 +1058,14 @@
     <message>
         <source>A few words about the problem, e.g. “Invoice will not print”</source>
         <translation>用几个词概括问题，例如“发票无法打印”</translation>
+    </message>
+    <message>
+        <source>We reply here and let you know when we do.</source>
+        <translation>我们会在这里回复，并在回复时通知您。</translation>
+    </message>
+    <message>
+        <source>&amp;Subject</source>
+        <translation>主题(&amp;S)</translation>
     </message>
     <message>
         <source>Category</source>
@@ -1092,16 +1096,16 @@
         <translation>根据紧急程度和影响范围自动计算。</translation>
     </message>
     <message>
+        <source>&amp;Description</source>
+        <translation>问题描述(&amp;D)</translation>
+    </message>
+    <message>
         <source>Description</source>
         <translation>问题描述</translation>
     </message>
     <message>
         <source>What were you doing, what happened, and what did you expect? Steps to repeat it help us most.</source>
         <translation>您当时在做什么？发生了什么？您期望的结果是什么？复现步骤对我们最有帮助。</translation>
-    </message>
-    <message>
-        <source>Attachments</source>
-        <translation>附件</translation>
     </message>
     <message>
         <source>Attach diagnostic information</source>
@@ -1300,6 +1304,10 @@
     <message>
         <source>Support</source>
         <translation>技术支持</translation>
+    </message>
+    <message>
+        <source>Opened this ticket.</source>
+        <translation>创建了此工单。</translation>
     </message>
     <message>
         <source>You set the status to {status}</source>

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -134,6 +134,14 @@ def ordered_context(context: dict[str, str]) -> list[tuple[str, str]]:
     return known + rest
 
 
+class DescriptionEdit(QPlainTextEdit):
+    """The description box: grows into the room left, but does not ask for
+    much (the scroll area sizes the form by the preferred heights)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), 96)
+
+
 class TicketForm(QWidget):
     """Write a new ticket.
 
@@ -190,15 +198,14 @@ class TicketForm(QWidget):
         layout.setContentsMargins(22, 16, 22, 12)
         layout.setSpacing(8)
 
-        title = plain_label(self.tr("New ticket"), body, "TicketsTitle")
-        layout.addWidget(title)
+        title_row = QHBoxLayout()
+        title_row.setSpacing(12)
+        title_row.addWidget(plain_label(self.tr("New ticket"), body, "TicketsTitle"))
         intro = plain_label(
-            self.tr("Tell us what happened. We reply here and let you know when we do."),
-            body,
-            "FieldHint",
+            self.tr("We reply here and let you know when we do."), body, "FieldHint"
         )
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
+        title_row.addWidget(intro, 1, Qt.AlignmentFlag.AlignBottom)
+        layout.addLayout(title_row)
 
         self.context_host = QWidget(body)
         context_row = QHBoxLayout(self.context_host)
@@ -212,7 +219,8 @@ class TicketForm(QWidget):
         self.context_host.hide()
         layout.addWidget(self.context_host)
 
-        layout.addWidget(plain_label(self.tr("Subject"), body, "FormLabel"))
+        subject_label = plain_label(self.tr("&Subject"), body, "FormLabel")
+        layout.addWidget(subject_label)
         self.subject = QLineEdit(body)
         self.subject.setObjectName("SubjectEdit")
         self.subject.setMaxLength(MAX_SUBJECT)
@@ -220,6 +228,7 @@ class TicketForm(QWidget):
             self.tr("A few words about the problem, e.g. “Invoice will not print”")
         )
         self.subject.setAccessibleName(self.tr("Subject"))
+        subject_label.setBuddy(self.subject)  # Alt+S
         self.subject.textChanged.connect(self._on_subject_changed)
         layout.addWidget(self.subject)
         layout.addWidget(self._build_suggestions(body))
@@ -247,23 +256,21 @@ class TicketForm(QWidget):
             hint.setWordWrap(True)
         grid.addWidget(self.urgency_hint, 2, 1)
         grid.addWidget(self.impact_hint, 2, 2)
-        for column in range(3):
+        grid.addWidget(plain_label(self.tr("Priority"), body, "FormLabel"), 0, 3)
+        self.priority_label = plain_label("", body, "PriorityLabel")
+        grid.addWidget(self.priority_label, 1, 3, Qt.AlignmentFlag.AlignLeft)
+        priority_hint = plain_label(
+            self.tr("Worked out from urgency and impact."), body, "FieldHint"
+        )
+        priority_hint.setWordWrap(True)
+        grid.addWidget(priority_hint, 2, 3)
+        for column in range(4):
             grid.setColumnStretch(column, 1)
         layout.addLayout(grid)
 
-        priority_row = QHBoxLayout()
-        priority_row.setSpacing(8)
-        priority_row.addWidget(plain_label(self.tr("Priority"), body, "FormLabel"))
-        self.priority_label = plain_label("", body, "PriorityLabel")
-        priority_row.addWidget(self.priority_label)
-        priority_row.addWidget(
-            plain_label(self.tr("Worked out from urgency and impact."), body, "FieldHint")
-        )
-        priority_row.addStretch(1)
-        layout.addLayout(priority_row)
-
-        layout.addWidget(plain_label(self.tr("Description"), body, "FormLabel"))
-        self.body = QPlainTextEdit(body)
+        body_label = plain_label(self.tr("&Description"), body, "FormLabel")
+        layout.addWidget(body_label)
+        self.body = DescriptionEdit(body)
         self.body.setObjectName("BodyEdit")
         self.body.setPlaceholderText(
             self.tr(
@@ -272,12 +279,12 @@ class TicketForm(QWidget):
             )
         )
         self.body.setAccessibleName(self.tr("Description"))
-        self.body.setMinimumHeight(110)
+        body_label.setBuddy(self.body)  # Alt+D
+        self.body.setMinimumHeight(90)
         self.body.setTabChangesFocus(True)
         self.body.textChanged.connect(self._on_body_changed)
         layout.addWidget(self.body, 1)
 
-        layout.addWidget(plain_label(self.tr("Attachments"), body, "FormLabel"))
         self.attachments = AttachmentBox(service.runner, body, keeper=self._keep_bytes)
         self.attachments.changed.connect(self._mark_dirty)
         layout.addWidget(self.attachments)
@@ -405,6 +412,7 @@ class TicketForm(QWidget):
         self.load_categories()
         self.clear_error()
         wanted = dict(context or {})
+        log.info("ticket form opened context=%s", sorted(wanted))
 
         def apply() -> None:
             if wanted:

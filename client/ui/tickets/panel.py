@@ -37,7 +37,7 @@ from client.ui.look import app_icon, icon
 from client.ui.tickets import text as tt
 from client.ui.tickets.form import TicketForm
 from client.ui.tickets.view import TicketView, failure_text, outbox_state_text
-from client.ui.tickets.widgets import TICKETS_STYLE, StatusBadge, plain_label
+from client.ui.tickets.widgets import TICKETS_STYLE, ElidedLabel, StatusBadge, plain_label
 
 if TYPE_CHECKING:
     from client.core.outbox import OutboxItem
@@ -78,8 +78,7 @@ class TicketRow(QFrame):
         top.addStretch(1)
         top.addWidget(self.when)
         layout.addLayout(top)
-        self.subject = plain_label(summary.subject, self, "TicketRowSubject")
-        self.subject.setToolTip(summary.subject)
+        self.subject = ElidedLabel(summary.subject, self, "TicketRowSubject")
         layout.addWidget(self.subject)
         meta = [tt.priority_label(str(summary.priority))]
         if summary.category:
@@ -132,8 +131,7 @@ class OutboxRow(QFrame):
         when = plain_label(tt.relative_time(item.created_at), self, "TicketRowMeta")
         top.addWidget(when)
         layout.addLayout(top)
-        self.subject = plain_label(item.summary, self, "TicketRowSubject")
-        self.subject.setToolTip(item.summary)
+        self.subject = ElidedLabel(item.summary, self, "TicketRowSubject")
         layout.addWidget(self.subject)
         if item.files:
             files = plain_label(

@@ -374,6 +374,13 @@ class TicketView(QWidget):
             self.show_error(ticket_error_message(code))
 
     def set_ticket(self, ticket: Ticket) -> None:
+        log.info(
+            "ticket shown id=%d number=%d status=%s events=%d",
+            ticket.id,
+            ticket.number,
+            ticket.status,
+            len(ticket.events),
+        )
         self.ticket = ticket
         self.ticket_id = ticket.id
         status = str(ticket.status)
@@ -492,7 +499,9 @@ class TicketView(QWidget):
         if kind in ("created", "comment"):
             mine = event.author_type == "customer"
             author = self.tr("You") if mine else (event.author_name or self.tr("Support"))
-            body = event.body if kind == "comment" or event.body else ""
+            body = event.body
+            if kind == "created" and not body.strip():
+                body = self.tr("Opened this ticket.")
             bubble = Bubble(event.author_type, author, event.created_at, body, self.timeline_host)
             for info in event.attachments:
                 bubble.add_file(self._file_chip(info))

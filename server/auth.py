@@ -80,7 +80,9 @@ def _load_principal(db: DbSession, token: str) -> Principal:
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 
-def require_principal(principal: MaybePrincipal) -> Principal:
+# The checks below do no I/O: ``async def`` keeps FastAPI from sending each
+# one through the thread pool (a thread hop per dependency per request).
+async def require_principal(principal: MaybePrincipal) -> Principal:
     if principal is None:
         raise _unauthorized(ErrorCode.session_missing, "sign in first (Authorization: Bearer ...)")
     return principal
@@ -89,13 +91,13 @@ def require_principal(principal: MaybePrincipal) -> Principal:
 AnyPrincipal = Annotated[Principal, Depends(require_principal)]
 
 
-def require_customer(principal: AnyPrincipal) -> models.Customer:
+async def require_customer(principal: AnyPrincipal) -> models.Customer:
     if principal.customer is None:
         raise ApiProblem(403, ErrorCode.forbidden, "this endpoint is for customers")
     return principal.customer
 
 
-def require_agent(principal: AnyPrincipal) -> models.Agent:
+async def require_agent(principal: AnyPrincipal) -> models.Agent:
     if principal.agent is None:
         raise ApiProblem(403, ErrorCode.forbidden, "this endpoint is for agents")
     return principal.agent

@@ -559,7 +559,11 @@ class Portal(QObject):
         self,
         on_done: Callable[[Fetched[CategoryList]], None],
         on_error: Callable[[BaseException], None],
+        *,
+        channel: str = "categories",
     ) -> None:
+        """The knowledge base's categories in the UI language; only the newest
+        request of a ``channel`` reports back."""
         locale = self.locale
         self._read(
             lambda api: api.categories(locale=locale),
@@ -567,7 +571,7 @@ class Portal(QObject):
             lambda cache: cache.get_categories(locale),
             on_done,
             on_error,
-            latest="categories",
+            latest=channel,
         )
 
     def article(

@@ -23,6 +23,7 @@ from client.core.api import ApiClient
 from client.ui.tickets.panel import PAGE_EMPTY, PAGE_FORM, PAGE_TICKET, OutboxRow, TicketRow
 from client.ui.tickets.updates import PollingUpdates
 from client.ui.tickets.view import Bubble
+from client.ui.tickets.widgets import Chip
 from client.ui.tray import Tray
 from protocol.tickets import Level, TicketCreate, priority_for
 from tests.keyring_memory import MemoryKeyring
@@ -90,6 +91,12 @@ def open_form(h: PortalHarness) -> tuple[TicketsPanel, TicketForm]:
     return panel, panel.form
 
 
+def picture_size() -> int:
+    from client.ui.tickets.widgets import encode_png
+
+    return len(encode_png(picture()))
+
+
 def only_row(panel: TicketsPanel, words: str) -> bool:
     """My tickets lists exactly one row: the delivered ticket, with its number."""
     rows = panel.row_texts()
@@ -129,6 +136,8 @@ def test_new_ticket_with_file_and_pasted_image_is_delivered_once(
         assert form.body.toPlainText() == (
             "Since this morning the monthly payroll report never finishes."
         )
+        progress: list[tuple[int, int, int]] = []
+        h.window.tickets.outbox_progress.connect(lambda *a: progress.append(a))
         QTest.keyClick(form.subject, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         # The form closes and the ticket is listed at once, from the outbox...
         qtbot.waitUntil(lambda: panel.page == PAGE_EMPTY, timeout=10000)
@@ -139,6 +148,19 @@ def test_new_ticket_with_file_and_pasted_image_is_delivered_once(
         qtbot.waitUntil(lambda: only_row(panel, "Payroll report"), timeout=15000)
         # The customer was looking at the "saved" page: the ticket opens by itself.
         qtbot.waitUntil(lambda: panel.page == PAGE_TICKET, timeout=5000)
+        # Upload progress reached the list entry while it was sending.
+        assert progress and progress[-1][1] == progress[-1][2] == 5000 + picture_size()
+        # An attachment downloads through the save dialog, on a worker.
+        view = panel.view
+        qtbot.waitUntil(lambda: view.ticket is not None, timeout=10000)
+        chip = next(c for c in view.findChildren(Chip) if c.text() == "report.log")
+        target = tmp_path / "saved" / "report-copy.log"
+        target.parent.mkdir()
+        view.choose_save_path = lambda name: str(target) if name == "report.log" else ""
+        assert chip.action_button is not None
+        QTest.mouseClick(chip.action_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: view.downloads == [target], timeout=10000)
+        assert target.read_bytes() == log_file.read_bytes()
     finally:
         h.close()
     api = customer_api(live_server, sub)
@@ -405,7 +427,14 @@ def test_reply_resolve_rate_and_reopen(
         assert view.resolve_button.isVisible() and not view.reopen_button.isVisible()
         assert not view.rating_box.isVisible()
 
+        # A reply being written is kept as a draft too.
+        view._reply_timer.setInterval(100)
         QTest.keyClicks(view.reply, "Printer is an Epson LQ-630K.")
+        store = h.window.tickets.drafts
+        assert store is not None
+        qtbot.waitUntil(
+            lambda: store.load_reply(ticket_id) == "Printer is an Epson LQ-630K.", timeout=5000
+        )
         QTest.keyClick(view.reply, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
         qtbot.waitUntil(lambda: view.reply.toPlainText() == "", timeout=5000)
         qtbot.waitUntil(
@@ -414,6 +443,7 @@ def test_reply_resolve_rate_and_reopen(
             ),
             timeout=15000,
         )
+        qtbot.waitUntil(lambda: store.load_reply(ticket_id) == "", timeout=5000)
         events = api.ticket(ticket_id).events
         assert [e.body for e in events if e.kind == "comment"] == ["Printer is an Epson LQ-630K."]
 

@@ -528,3 +528,50 @@ def test_diagnostics_are_collected_on_a_worker(
     assert "module: Sales" in texts["host_context"]
     assert "abcdefghijklmnop" not in texts["log"] and "[redacted]" in texts["log"]
     assert dialog.list.item(0).text() == "App and system"
+
+
+def test_a_screenshot_goes_through_the_editor_and_is_attached_as_png(
+    qtbot: QtBot, runner: TaskRunner
+) -> None:
+    from PySide6.QtCore import QRect
+    from PySide6.QtGui import QColor, QGuiApplication, QImage
+    from PySide6.QtWidgets import QMainWindow
+
+    from client.ui.capture.snapshot import ScreenInfo, Snapshot
+
+    window = QMainWindow()
+    box = AttachmentBox(runner)
+    window.setCentralWidget(box)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+
+    def desktop() -> Snapshot:
+        screen = QGuiApplication.primaryScreen()
+        logical = screen.geometry()
+        image = QImage(logical.width(), logical.height(), QImage.Format.Format_RGB32)
+        image.fill(QColor("#0ea5e9"))
+        info = ScreenInfo(
+            screen.name(), logical, QRect(0, 0, image.width(), image.height()), screen
+        )
+        return Snapshot(image, [info], "test")
+
+    capture = box.screen_capture()
+    capture.grabber = desktop
+    capture.settle_ms = 20
+    box.capture("screen")
+    qtbot.waitUntil(lambda: box._editor is not None and box._editor.isVisible(), timeout=5000)
+    editor = box._editor
+    assert editor is not None and window.isVisible()  # the portal came back
+    from client.ui.capture import AnnotationEditor
+
+    assert isinstance(editor, AnnotationEditor)
+    qtbot.waitUntil(editor.has_image, timeout=5000)
+    editor.accept()
+    qtbot.waitUntil(lambda: box.names() == ["screenshot.png"], timeout=10000)
+    data = box.files[0].data
+    assert data is not None and data.startswith(b"\x89PNG")
+    image = QImage()
+    assert image.loadFromData(data)
+    size = QGuiApplication.primaryScreen().geometry().size()
+    assert (image.width(), image.height()) == (size.width(), size.height())

@@ -453,7 +453,8 @@ class TicketForm(QWidget):
     def load_categories(self) -> None:
         if self._categories_loaded:
             return
-        self.portal.categories(self._on_categories, lambda _exc: None)
+        # A channel of its own: the Help page's category list is never cancelled.
+        self.portal.categories(self._on_categories, lambda _exc: None, channel="ticket-categories")
 
     def _on_categories(self, fetched: Fetched[CategoryList]) -> None:
         value = fetched.value

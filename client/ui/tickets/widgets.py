@@ -616,8 +616,8 @@ class AttachmentBox(QWidget):
 
     # -- screenshots ----------------------------------------------------------------------
 
-    def capture(self, mode: str) -> None:
-        """Hide the portal, let the customer pick, then annotate and attach."""
+    def screen_capture(self) -> ScreenCapture:
+        """The capture helper (made on first use: it brings in mss and numpy)."""
         from client.ui.capture import ScreenCapture
 
         if self._capture is None:
@@ -625,7 +625,11 @@ class AttachmentBox(QWidget):
             capture.captured.connect(self.edit_image)
             capture.failed.connect(self.show_error)
             self._capture = capture
-        self._capture.capture(mode, self.window())
+        return self._capture
+
+    def capture(self, mode: str) -> None:
+        """Hide the portal, let the customer pick, then annotate and attach."""
+        self.screen_capture().capture(mode, self.window())
 
     def edit_image(self, image: QImage | bytes | None) -> QWidget:
         """Open the annotation editor on ``image``; its PNG is attached when accepted."""

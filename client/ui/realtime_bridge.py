@@ -18,7 +18,10 @@ thread: they only schedule work on the loop and return.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
+import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, Signal, Slot
@@ -61,8 +64,10 @@ class RealtimeBridge(QObject):
         super().__init__(parent)
         self.portal = portal
         self.config = config
-        self.client: RealtimeClient | None = None
-        self.store: ChatStore | None = None
+        self._running = _Running()
+        # Deleted without a shutdown (a window closed in a test, say): the
+        # client must not go on talking to a bridge that is gone.
+        self.destroyed.connect(functools.partial(_stop_when_gone, self._running))
         self.customer_key: tuple[str, str] | None = None
         self.unread = 0
         self.connection: ConnectionChanged | None = None
@@ -79,6 +84,22 @@ class RealtimeBridge(QObject):
         app = QCoreApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
+
+    @property
+    def client(self) -> RealtimeClient | None:
+        return self._running.client
+
+    @client.setter
+    def client(self, value: RealtimeClient | None) -> None:
+        self._running.client = value
+
+    @property
+    def store(self) -> ChatStore | None:
+        return self._running.store
+
+    @store.setter
+    def store(self, value: ChatStore | None) -> None:
+        self._running.store = value
 
     @property
     def ready(self) -> bool:
@@ -110,6 +131,11 @@ class RealtimeBridge(QObject):
         emit = self._from_loop.emit
         config = self.config
 
+        def deliver(event: object) -> None:
+            # RuntimeError: the bridge is gone; _stop_when_gone stops this client.
+            with contextlib.suppress(RuntimeError):
+                emit(generation, event)
+
         def open_client() -> tuple[ChatStore, RealtimeClient]:
             from client.core.chatstore import ChatStore, chat_path
             from client.core.paths import data_dir
@@ -121,7 +147,7 @@ class RealtimeBridge(QObject):
                 server_url,
                 service,
                 store,
-                lambda event: emit(generation, event),
+                deliver,
                 config=config,
             )
             client.start()
@@ -202,6 +228,26 @@ class RealtimeBridge(QObject):
     def inject(self, event: Any) -> None:
         """Deliver ``event`` as if the client had sent it (tests, demos)."""
         self._from_loop.emit(self._generation, event)
+
+
+class _Running:
+    """The running client and its store, held outside the QObject so they can
+    still be stopped once the bridge itself is deleted."""
+
+    __slots__ = ("client", "store")
+
+    def __init__(self) -> None:
+        self.client: RealtimeClient | None = None
+        self.store: ChatStore | None = None
+
+
+def _stop_when_gone(running: _Running, *_args: object) -> None:
+    client, store = running.client, running.store
+    running.client = running.store = None
+    if client is not None:
+        threading.Thread(
+            target=_close, args=(client, store), name="helpbridge-chat-stop", daemon=True
+        ).start()
 
 
 def _close(client: RealtimeClient, store: ChatStore | None, timeout: float = 3.0) -> None:

@@ -562,3 +562,24 @@ def test_offline_start_shows_history_and_keeps_new_messages(
     finally:
         bridge.shutdown()
         runner.shutdown(2000)
+
+
+def test_a_deleted_bridge_stops_its_client(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    monkeypatch.setenv("HELPBRIDGE_DATA_DIR", str(tmp_path / "data"))
+    runner = TaskRunner()
+    portal = Portal(runner, "http://127.0.0.1:9", "en")
+    bridge = RealtimeBridge(portal)
+    try:
+        portal.account_known.emit("cust-gone")
+        qtbot.waitUntil(lambda: bridge.client is not None, timeout=5000)
+        client = bridge.client
+        assert client is not None and client.running
+        bridge.deleteLater()
+        QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)
+        qtbot.waitUntil(lambda: not client.running, timeout=5000)
+    finally:
+        runner.shutdown(2000)

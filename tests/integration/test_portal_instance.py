@@ -16,7 +16,7 @@ import keyring
 import pytest
 
 from client.ui.instance import InstanceServer, instance_name
-from client.ui.mainwindow import PAGE_ARTICLE, PAGE_RESULTS
+from client.ui.mainwindow import PAGE_ARTICLE, PAGE_RESULTS, SECTION_CHAT, SECTION_TICKETS
 from tests.keyring_memory import MemoryKeyring
 from tests.servers import LiveServer
 from tests.ui_helpers import PortalHarness, send_host_line
@@ -87,9 +87,9 @@ def test_article_ticket_chat_and_home_requests(
     assert ask(
         qtbot, running.instance_name, line({"open": "ticket", "context": {"app_version": "6.3"}})
     ) == {"ok": True}
-    assert "Tickets will come" in running.window.banners.texts()["coming_soon"]
+    qtbot.waitUntil(lambda: running.window.section_stack.currentIndex() == SECTION_TICKETS)
     assert ask(qtbot, running.instance_name, line({"open": "chat"})) == {"ok": True}
-    assert "Chat will come" in running.window.banners.texts()["coming_soon"]
+    qtbot.waitUntil(lambda: running.window.section_stack.currentIndex() == SECTION_CHAT)
     assert ask(qtbot, running.instance_name, line({"open": "home"})) == {"ok": True}
     assert running.window.pages.currentIndex() != PAGE_ARTICLE
 

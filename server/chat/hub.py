@@ -42,6 +42,7 @@ from protocol.models import ErrorCode, Role
 from server import models
 from server.chat import bot, routing, store
 from server.chat.store import Changed, Out, Refused, Who
+from server.chat.writer import BatchWriter
 from server.db import Database
 from server.identity import IdentityRejected, lookup_session
 from server.kb.search import SearchIndex
@@ -212,10 +213,12 @@ class Hub:
         self._router: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
+        self._writer = BatchWriter(db)
 
     # --- life cycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._writer.start()
         self._kick = asyncio.Event()
         rows = await self._read(store.presence_rows)
         self._presence = {aid: _AgentState(row) for aid, row in rows.items()}
@@ -233,6 +236,7 @@ class Hub:
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
+        await asyncio.to_thread(self._writer.stop)
 
     def kick(self) -> None:
         """Ask the router to look at the queue."""
@@ -246,10 +250,11 @@ class Hub:
 
     # --- database helpers ------------------------------------------------------------
 
-    async def _write(self, work: Callable[[DbSession], T]) -> T:
-        """``work`` in a short transaction on a worker thread (retried once
-        when a concurrent duplicate won a unique constraint)."""
-        return await run_in_threadpool(self.db.idempotent, work)
+    async def _write(self, work: Callable[[DbSession], T], *, batch: bool = False) -> T:
+        """``work`` in a short transaction on the writer thread (retried once
+        when a concurrent duplicate won a unique constraint); ``batch``: it
+        may share a transaction with others (see ``server.chat.writer``)."""
+        return await self._writer.run(work, batch=batch)
 
     async def _read(self, work: Callable[[DbSession], T]) -> T:
         def run() -> T:
@@ -513,11 +518,11 @@ class Hub:
         cid = event.conversation_id
         if cid is None:
             # A new conversation: nobody else can address it before this publish.
-            sent = await self._write(lambda s: store.send(s, who, event))
+            sent = await self._write(lambda s: store.send(s, who, event), batch=True)
             self._publish_sent(sent)
         else:
             async with self._conversation(cid):
-                sent = await self._write(lambda s: store.send(s, who, event))
+                sent = await self._write(lambda s: store.send(s, who, event), batch=True)
                 self._publish_sent(sent)
         conn.send(rt.encode(sent.ack))
         if sent.bot_turn is not None:

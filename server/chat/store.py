@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal, cast
 
-from sqlalchemy import Table, and_, func, not_, or_, select, update
+from sqlalchemy import Table, and_, bindparam, func, insert, not_, or_, select, update
 from sqlalchemy.orm import Session as DbSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -138,7 +138,7 @@ def new_client_id() -> str:
     return secrets.token_hex(16)
 
 
-def participants(conv: models.Conversation) -> Participants:
+def participants(conv: AnyConv) -> Participants:
     return Participants(conv.customer_id, conv.assignee_id, conv.status)
 
 
@@ -186,7 +186,7 @@ def _attachment_info(a: models.Attachment) -> wire.AttachmentInfo:
 
 
 def chat_message(
-    row: models.ChatMessage, atts: dict[int, models.Attachment], *, for_customer: bool
+    row: AnyMessage, atts: dict[int, models.Attachment], *, for_customer: bool
 ) -> rt.ChatMessage:
     return rt.MessageEvent(
         conversation_id=row.conversation_id,
@@ -204,7 +204,7 @@ def chat_message(
     )
 
 
-def message_outs(db: DbSession, conv: models.Conversation, row: models.ChatMessage) -> list[Out]:
+def message_outs(db: DbSession, conv: AnyConv, row: AnyMessage) -> list[Out]:
     atts = _attachments(db, row.attachment_ids)
     staff = rt.encode(chat_message(row, atts, for_customer=False))
     outs: list[Out] = []
@@ -319,9 +319,74 @@ def conversation_outs(db: DbSession, conv: models.Conversation) -> list[Out]:
 # --- messages ------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class MessageRow:
+    """A stored message (what :func:`add_message` wrote)."""
+
+    conversation_id: int
+    seq: int
+    prev_public_seq: int
+    client_id: str
+    sender_kind: str
+    sender_id: int | None
+    sender_name: str
+    text: str
+    internal: bool
+    articles: list[dict[str, object]]
+    attachment_ids: list[int]
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class ConvRef:
+    """The columns of a conversation the message path needs (read with one
+    Core query: the ORM costs more than the rest of a message's work)."""
+
+    id: int
+    customer_id: int
+    assignee_id: int | None
+    status: str
+    tier: str
+    product: str
+    locale: str
+
+
+AnyConv = ConvRef | models.Conversation
+AnyMessage = MessageRow | models.ChatMessage
+
+# Built once: building a statement costs more than running it.
+_CT = cast(Table, C.__table__)
+_MT = cast(Table, M.__table__)
+_SEEN = select(_MT.c.conversation_id, _MT.c.seq).where(
+    _MT.c.sender_kind == bindparam("kind"),
+    _MT.c.sender_id == bindparam("sid"),
+    _MT.c.client_id == bindparam("client_id"),
+)
+_CONV = select(
+    _CT.c.id,
+    _CT.c.customer_id,
+    _CT.c.assignee_id,
+    _CT.c.status,
+    _CT.c.tier,
+    _CT.c.product,
+    _CT.c.locale,
+).where(_CT.c.id == bindparam("cid"))
+# The UPDATE comes first so the transaction holds the write lock before it
+# reads the counter; RETURNING gives the new seq and the previous
+# customer-visible one (not yet updated).
+_BUMP = (
+    update(_CT)
+    .where(_CT.c.id == bindparam("cid"))
+    .values(last_seq=_CT.c.last_seq + 1, updated_at=bindparam("at", type_=models.UTCDateTime()))
+    .returning(_CT.c.last_seq, _CT.c.last_public_seq)
+)
+_PUBLIC = update(_CT).where(_CT.c.id == bindparam("cid")).values(last_public_seq=bindparam("seq"))
+_INSERT = insert(_MT)
+
+
 def add_message(
     db: DbSession,
-    conv: models.Conversation,
+    conv: AnyConv,
     sender: rt.Party,
     text: str,
     *,
@@ -329,25 +394,20 @@ def add_message(
     internal: bool = False,
     attachment_ids: Sequence[int] = (),
     articles: Sequence[rt.ArticleRef] = (),
-) -> models.ChatMessage:
+) -> MessageRow:
     """Store a message under the conversation's next ``seq``."""
     at = now()
-    table = cast(Table, C.__table__)
-    # The UPDATE comes first so the transaction holds the write lock before
-    # it reads the counter; RETURNING gives the new seq and the previous
-    # customer-visible one.
-    seq, prev_public = db.execute(
-        update(table)
-        .where(table.c.id == conv.id)
-        .values(last_seq=table.c.last_seq + 1, updated_at=at)
-        .returning(table.c.last_seq, table.c.last_public_seq)
-    ).one()
+    conn = db.connection()
+    seq, prev_public = conn.execute(_BUMP, {"cid": conv.id, "at": at}).one()
     if not internal:
-        db.execute(update(table).where(table.c.id == conv.id).values(last_public_seq=seq))
-        set_committed_value(conv, "last_public_seq", seq)
-    set_committed_value(conv, "last_seq", seq)
-    set_committed_value(conv, "updated_at", at)
-    row = M(
+        conn.execute(_PUBLIC, {"cid": conv.id, "seq": seq})
+    if isinstance(conv, models.Conversation):
+        # Keep a loaded row in step without another UPDATE at flush.
+        if not internal:
+            set_committed_value(conv, "last_public_seq", seq)
+        set_committed_value(conv, "last_seq", seq)
+        set_committed_value(conv, "updated_at", at)
+    row = MessageRow(
         conversation_id=conv.id,
         seq=seq,
         prev_public_seq=prev_public,
@@ -361,8 +421,8 @@ def add_message(
         attachment_ids=list(attachment_ids),
         created_at=at,
     )
-    db.add(row)
-    db.flush()
+    # vars(), not dataclasses.asdict(): no deep copy of the lists.
+    conn.execute(_INSERT, vars(row))
     return row
 
 
@@ -380,23 +440,24 @@ def _check_attachments(db: DbSession, who: Who, ids: Sequence[int]) -> None:
 
 def send(db: DbSession, who: Who, ev: rt.Send) -> Sent:
     """Store a ``send``; a client id seen before stores nothing and gets the
-    first answer's ``ack``."""
-    seen = db.scalar(
-        select(M).where(
-            M.sender_kind == who.kind, M.sender_id == who.id, M.client_id == ev.client_id
-        )
-    )
+    first answer's ``ack``. Every refusal comes before the first write, so
+    sends may share a transaction (``server.chat.writer``)."""
+    conn = db.connection()
+    seen = conn.execute(_SEEN, {"kind": who.kind, "sid": who.id, "client_id": ev.client_id}).first()
     if seen is not None:
-        ack = rt.Ack(client_id=ev.client_id, conversation_id=seen.conversation_id, seq=seen.seq)
+        ack = rt.Ack(client_id=ev.client_id, conversation_id=seen[0], seq=seen[1])
         return Sent(ack, [], created=False)
     if not ev.text.strip() and not ev.attachment_ids:
         raise Refused(ErrorCode.invalid_request, "a message needs text or a file")
     internal = ev.internal
     if who.kind == "customer" and internal:
         raise Refused(ErrorCode.forbidden, "customers cannot write internal notes")
-    conv: models.Conversation | None = None
+    conv: AnyConv | None = None
     if ev.conversation_id is not None:
-        conv = conversation_for(db, who, ev.conversation_id)
+        found = conn.execute(_CONV, {"cid": ev.conversation_id}).first()
+        if found is None or (who.kind == "customer" and found.customer_id != who.id):
+            raise Refused(ErrorCode.not_found, f"no conversation {ev.conversation_id}")
+        conv = ConvRef(*found)
         if conv.status == rt.ConversationStatus.closed:
             raise Refused(ErrorCode.conflict, "the conversation is closed; start a new one")
         if who.kind == "agent" and not internal and conv.assignee_id != who.id:
@@ -410,7 +471,7 @@ def send(db: DbSession, who: Who, ev: rt.Send) -> Sent:
         if customer is None:
             raise Refused(ErrorCode.not_found, "the customer no longer exists")
         at = now()
-        conv = C(
+        conv = created = C(
             customer_id=customer.id,
             status=rt.ConversationStatus.bot.value,
             tier=customer.tier,
@@ -424,7 +485,7 @@ def send(db: DbSession, who: Who, ev: rt.Send) -> Sent:
         row = add_message(
             db, conv, who.party(), ev.text, client_id=ev.client_id, attachment_ids=ev.attachment_ids
         )
-        outs += conversation_outs(db, conv)
+        outs += conversation_outs(db, created)
     else:
         row = add_message(
             db,

@@ -33,11 +33,11 @@ from PySide6.QtWidgets import (
 )
 
 from client.ui.errors import exception_code, ticket_error_message
-from client.ui.look import app_icon, icon
+from client.ui.look import app_icon
 from client.ui.tickets import text as tt
 from client.ui.tickets.form import TicketForm
 from client.ui.tickets.view import TicketView, failure_text, outbox_state_text
-from client.ui.tickets.widgets import TICKETS_STYLE, ElidedLabel, StatusBadge, plain_label
+from client.ui.tickets.widgets import ElidedLabel, StatusBadge, plain_label, tickets_style
 
 if TYPE_CHECKING:
     from client.core.outbox import OutboxItem
@@ -193,7 +193,7 @@ class TicketsPanel(QWidget):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("TicketsPanel")
-        self.setStyleSheet(TICKETS_STYLE)
+        self.setStyleSheet(tickets_style())
         self.service = service
         self.portal = portal
         self.show_all = False
@@ -261,7 +261,7 @@ class TicketsPanel(QWidget):
         self.refresh_button.clicked.connect(self.service.refresh)
         top.addWidget(self.refresh_button)
         layout.addLayout(top)
-        self.new_button = QPushButton(icon("ticket"), self.tr("New ticket"), panel)
+        self.new_button = QPushButton(self.tr("New ticket"), panel)
         self.new_button.setObjectName("Primary")
         self.new_button.clicked.connect(lambda: self.open_form())
         layout.addWidget(self.new_button)
@@ -288,7 +288,8 @@ class TicketsPanel(QWidget):
         self.list_hint = plain_label("", panel, "Hint")
         self.list_hint.setWordWrap(True)
         self.list_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        layout.addWidget(self.list_hint)
+        # Takes the list's place while it is empty.
+        layout.addWidget(self.list_hint, 1)
         return panel
 
     def _build_empty_page(self) -> QWidget:
@@ -303,7 +304,7 @@ class TicketsPanel(QWidget):
         self.empty_text.setWordWrap(True)
         for label in (self.empty_title, self.empty_text):
             label.setAlignment(Qt.AlignmentFlag.AlignHCenter)
-        self.empty_button = QPushButton(icon("ticket"), self.tr("New ticket"), page)
+        self.empty_button = QPushButton(self.tr("New ticket"), page)
         self.empty_button.setObjectName("Primary")
         self.empty_button.clicked.connect(lambda: self.open_form())
         layout.addStretch(1)
@@ -470,6 +471,7 @@ class TicketsPanel(QWidget):
             text = self.tr("No open tickets. Choose “All” to see the others.")
         self.list_hint.setText(text)
         self.list_hint.setVisible(bool(text))
+        self.list.setVisible(not text)
 
     def row_texts(self) -> list[str]:
         texts = []

@@ -124,7 +124,16 @@ QLineEdit#SubjectEdit, QPlainTextEdit#BodyEdit, QComboBox#FormCombo, QLineEdit#C
     padding: 5px 8px; border: 1px solid #d1d5db; border-radius: 6px; background: #ffffff;
 }
 QLineEdit#SubjectEdit:focus, QPlainTextEdit#BodyEdit:focus { border: 1px solid #1d4ed8; }
+QComboBox#FormCombo::drop-down { border: none; width: 24px; }
+QComboBox#FormCombo::down-arrow { image: url(@ICONS@/chevron-down.svg); width: 12px; height: 12px; }
 """
+
+
+def tickets_style() -> str:
+    """:data:`TICKETS_STYLE` with the icon folder filled in."""
+    from resources import ICONS
+
+    return TICKETS_STYLE.replace("@ICONS@", ICONS.as_posix())
 
 
 def repolish(widget: QWidget) -> None:

@@ -575,3 +575,31 @@ def test_a_screenshot_goes_through_the_editor_and_is_attached_as_png(
     assert image.loadFromData(data)
     size = QGuiApplication.primaryScreen().geometry().size()
     assert (image.width(), image.height()) == (size.width(), size.height())
+
+
+def test_switching_customer_keeps_each_draft_apart(
+    qtbot: QtBot, service: tuple[TicketService, FakeUpdates]
+) -> None:
+    from client.ui.tickets.panel import PAGE_FORM, TicketsPanel
+
+    svc, _updates = service
+    svc.set_account("cust-a")
+    qtbot.waitUntil(lambda: svc.is_ready, timeout=5000)
+    panel = TicketsPanel(svc, svc.portal)
+    qtbot.addWidget(panel)
+    assert panel.open_form()
+    form = panel.form
+    qtbot.waitUntil(lambda: form._restored, timeout=5000)
+    form.subject.setText("A's problem")
+    form.body.setPlainText("typed a second ago")
+    # Another customer signs in on this computer before the autosave ran.
+    svc.set_account("cust-b")
+    assert form.subject.text() == ""
+    qtbot.waitUntil(lambda: svc.is_ready and form._restored, timeout=5000)
+    assert panel.page == PAGE_FORM and form.subject.text() == ""
+    form.subject.setText("B's problem")
+    form.save_draft_now()
+    svc.set_account("cust-a")
+    qtbot.waitUntil(lambda: svc.is_ready and form._restored, timeout=5000)
+    qtbot.waitUntil(lambda: form.subject.text() == "A's problem", timeout=5000)
+    assert form.body.toPlainText() == "typed a second ago"

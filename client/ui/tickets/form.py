@@ -330,6 +330,8 @@ class TicketForm(QWidget):
         self.setAcceptDrops(True)
         for editor in (self.subject, self.body, self.body.viewport()):
             editor.installEventFilter(self)
+        service.account_leaving.connect(self.save_draft_now)
+        service.account_changed.connect(self._on_account_changed)
         self.attachments.update_capture_options()
 
     # -- construction -------------------------------------------------------------
@@ -795,6 +797,18 @@ class TicketForm(QWidget):
         self._dirty = False
         self.draft_status.setText(self.tr("Draft restored"))
         log.info("ticket draft restored (%d file(s))", len(draft.files))
+
+    def _on_account_changed(self, _account: object) -> None:
+        # Another customer's drafts: nothing of the previous one stays on
+        # screen, and their draft is read again before anything is saved.
+        self._loading = True
+        try:
+            self.reset()
+        finally:
+            self._loading = False
+        self._dirty = False
+        self._restored = False
+        self._seq = 0
 
     def reset(self) -> None:
         """Empty form (after submitting or discarding)."""

@@ -351,8 +351,13 @@ class TicketsPanel(QWidget):
         signed_in = account is not None
         self.new_button.setEnabled(signed_in)
         self.empty_button.setEnabled(signed_in)
-        if not signed_in and self.page != PAGE_EMPTY:
+        self._awaiting = None
+        if self.page == PAGE_TICKET or not signed_in:
+            # Another customer's ticket must not stay on screen.
             self.show_empty()
+        elif self.page == PAGE_FORM:
+            # The form was emptied for the new customer: bring back their draft.
+            self.form.open_with()
         self._update_empty_text()
         self.rebuild()
 

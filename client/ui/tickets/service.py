@@ -103,6 +103,8 @@ class TicketService(QObject):
     """Tickets, outbox and news for the signed-in customer.
 
     Signals:
+        account_leaving(): the customer is about to change: save what is
+            being written (the drafts are still open).
         account_changed(object): the customer whose tickets these are (their
             external id), or None.
         ready(): the customer's outbox and drafts are open.
@@ -118,6 +120,7 @@ class TicketService(QObject):
         reply_delivered(int): a reply to this ticket id reached the service.
     """
 
+    account_leaving = Signal()
     account_changed = Signal(object)
     ready = Signal()
     outbox_item = Signal(object)
@@ -214,6 +217,8 @@ class TicketService(QObject):
                 self.kick()
                 self.updates.poll_now()
             return
+        if self.account is not None:
+            self.account_leaving.emit()
         self._close_outbox()
         self._epoch += 1
         self.account = account

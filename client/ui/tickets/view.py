@@ -195,6 +195,8 @@ class TicketView(QWidget):
         service.outbox_removed.connect(lambda _id: self._refresh_pending())
         service.outbox_progress.connect(self._on_progress)
         service.reply_delivered.connect(self._on_reply_delivered)
+        service.account_leaving.connect(self.save_reply_now)
+        service.account_changed.connect(lambda _account: self.reset())
 
     # -- construction ---------------------------------------------------------------
 
@@ -237,6 +239,9 @@ class TicketView(QWidget):
         self.error_label.setWordWrap(True)
         self.error_label.hide()
         layout.addWidget(self.error_label)
+        self.info_label = plain_label("", header, "FieldHint")
+        self.info_label.hide()
+        layout.addWidget(self.info_label)
         return header
 
     def _build_rating(self) -> QWidget:
@@ -325,6 +330,23 @@ class TicketView(QWidget):
         return super().eventFilter(watched, event)
 
     # -- loading ----------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Show nothing (the customer changed)."""
+        self.ticket = None
+        self.ticket_id = None
+        self._reply_seq = 0
+        self._reply_dirty = False
+        self._clear_timeline()
+        self._reply_loading = True
+        self.reply.clear()
+        self._reply_loading = False
+        self.reply_files.clear()
+        self.subject.clear()
+        self.number.clear()
+        self.meta.clear()
+        self.sla.clear()
+        self.clear_error()
 
     def show_ticket(self, ticket_id: int) -> None:
         """Open ticket ``ticket_id`` (the known summary at once, the rest when loaded)."""
@@ -810,22 +832,22 @@ class TicketView(QWidget):
         if not target:
             return
         dest = Path(target)
-        self.show_error(self.tr("Downloading {name}…").format(name=filename))
-        self.error_label.setObjectName("FieldHint")
-        repolish(self.error_label)
+        self.clear_error()
+        self.show_info(self.tr("Downloading {name}…").format(name=filename))
         self.service.download(
             attachment_id, dest, lambda path: self._downloaded(Path(path)), self._download_failed
         )
 
+    def show_info(self, text: str) -> None:
+        self.info_label.setText(text)
+        self.info_label.setVisible(bool(text))
+
     def _downloaded(self, path: Path) -> None:
         self.downloads.append(path)
-        self.error_label.setObjectName("FieldHint")
-        repolish(self.error_label)
-        self.show_error(self.tr("Saved {name}").format(name=path.name))
+        self.show_info(self.tr("Saved {name}").format(name=path.name))
 
     def _download_failed(self, exc: BaseException) -> None:
-        self.error_label.setObjectName("FieldError")
-        repolish(self.error_label)
+        self.show_info("")
         self.show_error(ticket_error_message(exception_code(exc)))
 
     def _discard(self, item: OutboxItem) -> None:

@@ -499,16 +499,19 @@ def test_offline_submission_is_saved_and_delivered_once_when_back(
 ) -> None:
     sub = unique("tk-offline")
     port = server_process.port
-    h = signed_in(
-        qtbot,
-        server_process.url,
-        server_process.sign(sub),
-        sub,
-        retry_initial_s=0.3,
-        retry_max_s=1.0,
-    )
+    # Signed in once before: the session is remembered on this computer.
+    first = signed_in(qtbot, server_process.url, server_process.sign(sub), sub)
+    first.close()
+    server_process.stop()
+
+    # The portal starts while the service cannot be reached.
+    h = PortalHarness(qtbot, server_process.url, retry_initial_s=0.3, retry_max_s=1.0)
     try:
-        server_process.stop()
+        h.start()
+        h.wait_online(False)
+        service = h.window.tickets
+        qtbot.waitUntil(lambda: service.account == sub and service.is_ready, timeout=10000)
+        assert h.portal.customer is None
         panel, form = open_form(h)
         QTest.keyClicks(form.subject, "Cannot reach the licence server")
         form.body.setPlainText("Written while the network is down.")
@@ -516,9 +519,7 @@ def test_offline_submission_is_saved_and_delivered_once_when_back(
         qtbot.waitUntil(lambda: panel.page == PAGE_EMPTY, timeout=10000)
         saved = "Saved — will be sent when the connection is back"
         qtbot.waitUntil(lambda: any(saved in t for t in panel.row_texts()), timeout=10000)
-        assert "Saved — will be sent when the connection is back" in panel.empty_text.text()
-        qtbot.waitUntil(lambda: h.portal.online is False, timeout=10000)
-        service = h.window.tickets
+        assert saved in panel.empty_text.text()
         qtbot.waitUntil(
             lambda: (
                 [i.attempts > 0 and i.error is not None for i in service.items.values()] == [True]
@@ -526,9 +527,11 @@ def test_offline_submission_is_saved_and_delivered_once_when_back(
             timeout=10000,
         )
         assert next(iter(service.items.values())).result_ticket_id is None
+        assert "tickets_auth" not in h.window.banners.texts()
 
         server_process.start(port=port or 0)
         qtbot.waitUntil(lambda: only_row(panel, "licence server"), timeout=30000)
+        assert h.portal.customer is not None and h.portal.customer.external_id == sub
     finally:
         h.close()
     api = customer_api(server_process, sub)

@@ -152,6 +152,30 @@ def ticket_error_message(code: str | None) -> str:
     return error_message(code)
 
 
+def ticket_failure_message(exc: BaseException) -> str:
+    """What to tell the customer when a ticket action failed: a refusal by
+    the outbox (its English message, for logs, is read for the reason),
+    the service's error code, or a generic sentence."""
+    if type(exc).__name__ != "OutboxError":
+        return ticket_error_message(exception_code(exc))
+    message = str(getattr(exc, "message", "") or exc)
+    if "being sent right now" in message:
+        return QCoreApplication.translate(
+            "Errors", "It is being sent right now. Please try again in a moment."
+        )
+    if "already sent" in message or "no longer in the outbox" in message:
+        return QCoreApplication.translate("Errors", "It has already been sent.")
+    if "may be at most" in message:
+        return error_message("too_large")
+    if "is empty" in message:
+        return QCoreApplication.translate("Errors", "An attached file is empty.")
+    if "does not exist" in message or "cannot read" in message or "is not a file" in message:
+        return error_message("local_file")
+    return QCoreApplication.translate(
+        "Errors", "It could not be saved on this computer: {reason}"
+    ).format(reason=message)
+
+
 def exception_code(exc: BaseException) -> str:
     """The error code carried by ``exc`` (ApiError and friends have ``.code``)."""
     code = getattr(exc, "code", None)

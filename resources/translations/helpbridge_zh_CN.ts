@@ -739,6 +739,22 @@
         <source>This ticket belongs to someone else.</source>
         <translation>此工单属于其他人。</translation>
     </message>
+    <message>
+        <source>It is being sent right now. Please try again in a moment.</source>
+        <translation>正在发送中，请稍后再试。</translation>
+    </message>
+    <message>
+        <source>It has already been sent.</source>
+        <translation>已经发送过了。</translation>
+    </message>
+    <message>
+        <source>An attached file is empty.</source>
+        <translation>有一个附件是空文件。</translation>
+    </message>
+    <message>
+        <source>It could not be saved on this computer: {reason}</source>
+        <translation>无法保存在本机：{reason}</translation>
+    </message>
 </context>
 <context>
     <name>ImageDropArea</name>
@@ -1194,10 +1210,6 @@
     <message>
         <source>Saving…</source>
         <translation>正在保存…</translation>
-    </message>
-    <message>
-        <source>The ticket could not be saved: {reason}</source>
-        <translation>无法保存工单：{reason}</translation>
     </message>
 </context>
 <context>

@@ -603,3 +603,30 @@ def test_switching_customer_keeps_each_draft_apart(
     qtbot.waitUntil(lambda: svc.is_ready and form._restored, timeout=5000)
     qtbot.waitUntil(lambda: form.subject.text() == "A's problem", timeout=5000)
     assert form.body.toPlainText() == "typed a second ago"
+
+
+def test_failures_are_told_in_the_customers_words(qapp: QApplication) -> None:
+    from client.core.api import ApiError, OfflineError
+    from client.core.outbox import OutboxError
+    from client.ui.errors import error_message, ticket_failure_message
+    from client.ui.tickets.service import NotReady
+
+    assert ticket_failure_message(ApiError("conflict", "closed", 409)).startswith(
+        "This ticket was changed in the meantime"
+    )
+    assert ticket_failure_message(OfflineError("down")) == error_message("offline")
+    assert ticket_failure_message(NotReady("x")) == error_message("not_ready")
+    cases = {
+        "this item is being sent right now; wait a moment": "It is being sent right now.",
+        "big.bin is 21 MB; a file may be at most 20 MB": "A file is too large.",
+        "notes.txt does not exist (any more)": "A file on this computer could not be read",
+        "empty.txt is empty": "An attached file is empty.",
+        "this item is already sent": "It has already been sent.",
+        "the ticket could not be saved on this computer: disk I/O error": (
+            "It could not be saved on this computer: the ticket could not be saved"
+        ),
+    }
+    for english, shown in cases.items():
+        assert ticket_failure_message(OutboxError(english)).startswith(shown), english
+    for code in ("too_large", "local_file", "conflict", "unsupported", "not_ready"):
+        assert error_message(code) != error_message("something-unknown")

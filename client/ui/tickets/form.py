@@ -40,7 +40,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.ui.errors import exception_code, ticket_error_message
+from client.ui.errors import exception_code, ticket_error_message, ticket_failure_message
 from client.ui.tickets import text as tt
 from client.ui.tickets.files import PendingFile
 from client.ui.tickets.widgets import (
@@ -921,9 +921,4 @@ class TicketForm(QWidget):
         code = exception_code(exc)
         message = getattr(exc, "message", "") or str(exc)
         log.warning("ticket not queued: %s (%s)", code, message)
-        if type(exc).__name__ == "OutboxError":
-            self.show_error(
-                self.tr("The ticket could not be saved: {reason}").format(reason=message)
-            )
-        else:
-            self.show_error(ticket_error_message(code))
+        self.show_error(ticket_failure_message(exc))

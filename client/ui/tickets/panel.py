@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.ui.errors import exception_code, ticket_error_message
+from client.ui.errors import ticket_failure_message
 from client.ui.look import app_icon
 from client.ui.tickets import text as tt
 from client.ui.tickets.form import TicketForm
@@ -562,8 +562,7 @@ class TicketsPanel(QWidget):
         self.service.discard(item_id, self._action_failed)
 
     def _action_failed(self, exc: BaseException) -> None:
-        message = getattr(exc, "message", "") if type(exc).__name__ == "OutboxError" else ""
-        text = message or ticket_error_message(exception_code(exc))
+        text = ticket_failure_message(exc)
         box = QMessageBox(
             QMessageBox.Icon.Warning, self.tr("Tickets"), text, QMessageBox.StandardButton.Ok, self
         )

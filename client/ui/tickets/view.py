@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from client.ui.errors import exception_code, ticket_error_message
+from client.ui.errors import exception_code, ticket_error_message, ticket_failure_message
 from client.ui.tickets import text as tt
 from client.ui.tickets.widgets import (
     AttachmentBox,
@@ -662,10 +662,7 @@ class TicketView(QWidget):
         code = exception_code(exc)
         message = getattr(exc, "message", "")
         log.info("ticket action failed: %s %s", code, message)
-        if type(exc).__name__ == "OutboxError":
-            self.show_error(message)
-        else:
-            self.show_error(ticket_error_message(code))
+        self.show_error(ticket_failure_message(exc))
         self.resolve_button.setEnabled(True)
         self.reopen_button.setEnabled(True)
         self.rate_button.setEnabled(self.rating > 0)

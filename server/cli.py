@@ -24,8 +24,13 @@ import socket
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
+
+if TYPE_CHECKING:
+    import uvicorn
+    from fastapi import FastAPI
 
 from protocol.models import Role, Tier
 from server import __version__, audit, logs, models
@@ -300,6 +305,23 @@ def cmd_identity_key(args: argparse.Namespace) -> int:
         return 0
 
 
+# One process: the realtime hub keeps its connections in memory. Websocket
+# pings every 10 s, a peer silent for 30 s is dead (protocol/realtime.py);
+# frames over 128 KiB are refused by the server before they are buffered.
+def uvicorn_config(app: FastAPI) -> uvicorn.Config:
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        ws_ping_interval=10.0,
+        ws_ping_timeout=20.0,
+        ws_max_size=128 * 1024,
+    )
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -346,7 +368,7 @@ def serve(args: argparse.Namespace) -> int:
         tmp = args.port_file.with_suffix(".tmp")
         tmp.write_text(str(port))
         tmp.replace(args.port_file)
-    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn_config(app)
     uvicorn.Server(config).run(sockets=[sock])
     return 0
 

@@ -25,6 +25,7 @@ import uvicorn
 from protocol.models import Role
 from server import agents, models
 from server.app import create_app
+from server.cli import uvicorn_config
 from server.config import Settings
 from server.db import Database
 from server.identity import sign_identity
@@ -102,7 +103,7 @@ def start_live_server(data_dir: Path, *, seed_kb: bool = True, **settings: Any) 
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
+    server = uvicorn.Server(uvicorn_config(app))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15

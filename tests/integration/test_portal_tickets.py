@@ -643,3 +643,57 @@ def test_a_ticket_the_service_refuses_shows_why_with_retry_and_discard(
     finally:
         h.close()
         server.stop()
+
+
+def test_diagnostic_bundle_holds_exactly_what_was_reviewed(
+    qtbot: QtBot, live_server: LiveServer, data_dir: Path
+) -> None:
+    import io
+    import zipfile
+
+    from client.ui.tickets.review import DiagnosticsDialog
+
+    sub = unique("tk-diag")
+    h = signed_in(qtbot, live_server.url, live_server.sign(sub), sub)
+    try:
+        h.window.open_ticket_form({"module": "Payroll", "version": "6.3.1"})
+        form = h.window.tickets_panel().form
+        qtbot.waitUntil(lambda: form.context_texts() != [], timeout=5000)
+        assert form.context_texts() == ["Version: 6.3.1", "Module: Payroll"]
+        QTest.keyClicks(form.subject, "Payslips show last month")
+        QTest.mouseClick(form.review_button, Qt.MouseButton.LeftButton)
+        dialog = form.review_dialog
+        assert isinstance(dialog, DiagnosticsDialog)
+        qtbot.waitUntil(lambda: dialog.list.count() == 5, timeout=10000)
+        shown = {i.key: i.content for i in dialog.items()}
+        assert "module: Payroll" in shown["host_context"]
+        dialog.set_included("log", False)
+        dialog.accept()
+        assert form.diagnostics.isChecked()
+        assert form.diagnostics_note.text() == "4 of 5 items chosen"
+        form.submit()
+        panel = h.window.tickets_panel()
+        qtbot.waitUntil(lambda: only_row(panel, "Payslips"), timeout=15000)
+    finally:
+        h.close()
+    api = customer_api(live_server, sub)
+    ticket = api.ticket(api.tickets().tickets[0].id)
+    assert ticket.context == {"module": "Payroll", "version": "6.3.1"}
+    (bundle,) = ticket.attachments
+    assert bundle.filename == "diagnostics.zip"
+    data = requests.get(
+        f"{live_server.url}/api/v1/attachments/{bundle.id}",
+        headers={"Authorization": f"Bearer {api_token(live_server, sub)}"},
+        timeout=10,
+    ).content
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert sorted(archive.namelist()) == [
+        "host_context.txt",
+        "manifest.json",
+        "screens.txt",
+        "settings.txt",
+        "versions.txt",
+    ]
+    manifest = json.loads(archive.read("manifest.json"))
+    assert [o["key"] for o in manifest["omitted"]] == ["log"]
+    assert archive.read("host_context.txt").decode() == shown["host_context"]

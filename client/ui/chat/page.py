@@ -32,6 +32,7 @@ from PySide6.QtGui import (
     QDragEnterEvent,
     QDropEvent,
     QImage,
+    QKeySequence,
     QShowEvent,
 )
 from PySide6.QtWidgets import (
@@ -287,6 +288,8 @@ class ChatPage(QWidget):
             self.tr("Leave the assistant and wait for a person from support")
         )
         self.handoff_button.clicked.connect(self.talk_to_person)
+        # Reachable without the mouse (keyboard users, screen readers).
+        self.handoff_button.setShortcut(QKeySequence("Ctrl+Shift+P"))
         self.handoff_button.hide()
         row.addWidget(self.handoff_button, 0, Qt.AlignmentFlag.AlignVCenter)
         return header

@@ -7,18 +7,21 @@ the migrations and the models agree.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -147,6 +150,14 @@ class Ticket(Base):
         UniqueConstraint("requester_id", "client_key", name="uq_tickets_requester_client_key"),
         Index("ix_tickets_status_priority", "status", "priority"),
         Index("ix_tickets_assignee_status", "assignee_id", "status"),
+        # Reports (server/reports.py): period scans, per-agent rollup upkeep,
+        # and percentiles read in index order.
+        Index("ix_tickets_created", "created_at"),
+        Index("ix_tickets_assignee_created", "assignee_id", "created_at"),
+        Index("ix_tickets_first_response", "first_response_s", "created_at"),
+        Index("ix_tickets_resolution", "resolution_s", "created_at"),
+        Index("ix_tickets_assignee_first_resp", "assignee_id", "first_response_s", "created_at"),
+        Index("ix_tickets_assignee_resolution", "assignee_id", "resolution_s", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -174,6 +185,16 @@ class Ticket(Base):
     csat_rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     csat_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     csat_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Derived for reports and kept current at flush time by server/reports.py:
+    # product, module and version from the host's context (or the customer),
+    # whole seconds to first response and to resolution, and whether the
+    # ticket ever went from resolved back to open.
+    product: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    module: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    version: Mapped[str] = mapped_column(String(50), default="", server_default="")
+    first_response_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    resolution_s: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    reopened: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 TICKET_NUMBER_BASE = 10000
@@ -369,3 +390,89 @@ class AuditEntry(Base):
     outcome: Mapped[str] = mapped_column(String(10), default="ok")  # ok | denied | failed
     source: Mapped[str] = mapped_column(String(200), default="")
     detail: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+
+# --- reports -------------------------------------------------------------------------
+
+
+class ReportDay(Base):
+    """Ticket counters per UTC day of creation and assignee (0: nobody), so a
+    year of reports adds up a few thousand rows instead of every ticket.
+
+    Derived data: server/reports.py recomputes a row whenever one of its
+    tickets changes and can rebuild the whole table. ``breached`` is as of
+    ``computed_at``; ``settles_at`` is the last SLA deadline of a ticket that
+    was not breached then and could still be (NULL: every ticket's breach is
+    settled), so the row is re-read from the tickets until that moment has
+    passed and the row was recomputed."""
+
+    __tablename__ = "report_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    assignee_key: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    ever_resolved: Mapped[int] = mapped_column(Integer, default=0)
+    reopened: Mapped[int] = mapped_column(Integer, default=0)
+    csat_n: Mapped[int] = mapped_column(Integer, default=0)
+    csat_sum: Mapped[int] = mapped_column(Integer, default=0)
+    csat_positive: Mapped[int] = mapped_column(Integer, default=0)
+    breached: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_n: Mapped[int] = mapped_column(Integer, default=0)
+    resolution_n: Mapped[int] = mapped_column(Integer, default=0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    settles_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+
+
+class ReportDayCount(Base):
+    """Tickets created per UTC day by product, module, version or category
+    (``dimension``); kept by +1/-1 as tickets come, go or move."""
+
+    __tablename__ = "report_day_counts"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(10), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True)
+    created: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class QualityRubric(Base):
+    """How supervisors score a conversation: weighted criteria, each scored
+    0..``max_score``. ``criteria`` is a list of ``{"name", "weight",
+    "max_score"}``; it is frozen once a conversation was scored with it."""
+
+    __tablename__ = "quality_rubrics"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    criteria: Mapped[list[dict[str, object]]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class QualityScore(Base):
+    """One reviewer's score of one closed conversation (they may revise it).
+    ``agent_id`` is the agent who had the conversation; ``percent`` is the
+    weighted score (0-100) at the time of scoring."""
+
+    __tablename__ = "quality_scores"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "reviewer_id", name="uq_quality_scores_reviewer"),
+        Index("ix_quality_scores_agent", "agent_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    rubric_id: Mapped[int] = mapped_column(ForeignKey("quality_rubrics.id"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id"))
+    scores: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    percent: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,6 +25,7 @@ from server.api import admin as admin_routes
 from server.api import auth as auth_routes
 from server.api import chat as chat_routes
 from server.api import kb as kb_routes
+from server.api import reports as report_routes
 from server.api import tickets as ticket_routes
 from server.blobs import BlobStore
 from server.chat.hub import Hub
@@ -126,4 +127,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(kb_routes.router, prefix=API_PREFIX)
     app.include_router(ticket_routes.router, prefix=API_PREFIX)
     app.include_router(chat_routes.router, prefix=API_PREFIX)
+    app.include_router(report_routes.router, prefix=API_PREFIX)
     return app

@@ -1,0 +1,244 @@
+"""Supervisor reports (``/api/v1/reports``): the dashboard, CSV exports of
+its tables, and conversation quality review (rubrics and scores).
+
+Every route is for supervisors and administrators. ``from``/``to`` are ISO
+times; without an offset (or a bare date) they are wall-clock times in
+``tz``. Each CSV export is recorded in the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy import func, select
+
+from protocol import reports as wire
+from protocol.models import ErrorBody, ErrorCode, Role
+from server import audit, models, reports, tickets
+from server.auth import CurrentAgent, Db, role_at_least
+from server.db import Database
+from server.errors import ApiProblem
+
+router = APIRouter(prefix="/reports", tags=["reports"])
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+    422: {"model": ErrorBody},
+}
+
+MAX_FILTER_VALUES = 50
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.db
+    return database
+
+
+def require_reader(agent: CurrentAgent) -> models.Agent:
+    if not role_at_least(agent, Role.supervisor):
+        raise ApiProblem(403, ErrorCode.forbidden, "reports are for supervisors and administrators")
+    return agent
+
+
+Reader = Annotated[models.Agent, Depends(require_reader)]
+FilterValues = Annotated[list[str] | None, Query()]
+
+
+def _values(name: str, values: list[str] | None) -> tuple[str, ...]:
+    cleaned = tuple(dict.fromkeys(v.strip() for v in values or [] if len(v) <= 100))
+    if len(cleaned) > MAX_FILTER_VALUES:
+        raise ApiProblem(
+            422, ErrorCode.invalid_request, f"at most {MAX_FILTER_VALUES} values for {name}"
+        )
+    return cleaned
+
+
+def report_query(
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    tz: Annotated[str, Query(min_length=1, max_length=64)] = "UTC",
+    bucket: wire.Bucket = wire.Bucket.day,
+    product: FilterValues = None,
+    module: FilterValues = None,
+    version: FilterValues = None,
+    category: FilterValues = None,
+    top: Annotated[int, Query(ge=1, le=100)] = 10,
+) -> reports.Query:
+    filters = reports.Filters(
+        product=_values("product", product),
+        module=_values("module", module),
+        version=_values("version", version),
+        category=_values("category", category),
+    )
+    return reports.make_query(start, end, tz, bucket, filters, top)
+
+
+ReportQuery = Annotated[reports.Query, Depends(report_query)]
+
+
+def _board(request: Request, q: reports.Query) -> wire.Dashboard:
+    database = _database(request)
+    at = tickets.now()
+    # Rollups whose SLA deadlines have passed are brought up to date first
+    # (a short write); the report itself only reads.
+    with database.session() as s:
+        reports.settle(s, at)
+    with database.session(serialize=False) as s:
+        return reports.dashboard(s, q, at)
+
+
+@router.get("/dashboard", response_model=wire.Dashboard, responses=_ERRORS)
+def dashboard(request: Request, agent: Reader, q: ReportQuery) -> wire.Dashboard:
+    """Every metric of the period: overall, per agent, volume over time and
+    the top products, modules, versions and categories."""
+    return _board(request, q)
+
+
+@router.get("/{name}.csv", response_class=Response, responses=_ERRORS)
+def export(name: wire.ReportTable, request: Request, agent: Reader, q: ReportQuery) -> Response:
+    """One table of the dashboard (or the period's quality scores) as CSV:
+    UTF-8 with a byte-order mark; cells that a spreadsheet would run as a
+    formula start with an apostrophe."""
+    database = _database(request)
+    if name == wire.ReportTable.scores:
+        with database.session(serialize=False) as s:
+            rows = list(reports.iter_scores(s, q))
+    else:
+        rows = reports.table_rows(_board(request, q), name)
+    body = reports.to_csv(reports.columns(name), rows)
+    filters = q.filters.wire()
+    with database.session() as s:
+        audit.record(
+            s,
+            "report.export",
+            actor_type="agent",
+            actor_id=agent.id,
+            actor_name=agent.email,
+            target=name.value,
+            source=audit.source_of(request),
+            rows=len(rows),
+            start=q.start.isoformat(),
+            end=q.end.isoformat(),
+            filters=filters.model_dump_json(exclude_defaults=True),
+        )
+    stamp = f"{q.start.astimezone(q.tz):%Y%m%d}-{q.end.astimezone(q.tz):%Y%m%d}"
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="helpbridge-{name.value}-{stamp}.csv"'
+        },
+    )
+
+
+# --- conversation quality review ------------------------------------------------------------
+
+
+def _audit_rubric(
+    request: Request, db: Db, agent: models.Agent, action: str, rubric: models.QualityRubric
+) -> None:
+    audit.record(
+        db,
+        action,
+        actor_type="agent",
+        actor_id=agent.id,
+        actor_name=agent.email,
+        target=f"rubric {rubric.id}",
+        source=audit.source_of(request),
+        name=rubric.name,
+    )
+
+
+@router.get("/quality/rubrics", response_model=wire.RubricList, responses=_ERRORS)
+def list_rubrics(agent: Reader, db: Db, include_inactive: bool = False) -> wire.RubricList:
+    stmt = select(models.QualityRubric).order_by(models.QualityRubric.name, models.QualityRubric.id)
+    if not include_inactive:
+        stmt = stmt.where(models.QualityRubric.active.is_(True))
+    return wire.RubricList(rubrics=[reports.rubric_out(db, r) for r in db.scalars(stmt)])
+
+
+@router.post("/quality/rubrics", response_model=wire.Rubric, status_code=201, responses=_ERRORS)
+def create_rubric(body: wire.RubricIn, request: Request, agent: Reader, db: Db) -> wire.Rubric:
+    rubric = reports.create_rubric(db, body, agent)
+    _audit_rubric(request, db, agent, "quality.rubric_create", rubric)
+    return reports.rubric_out(db, rubric)
+
+
+@router.get("/quality/rubrics/{rubric_id}", response_model=wire.Rubric, responses=_ERRORS)
+def get_rubric(rubric_id: int, agent: Reader, db: Db) -> wire.Rubric:
+    return reports.rubric_out(db, reports.get_rubric(db, rubric_id))
+
+
+@router.put("/quality/rubrics/{rubric_id}", response_model=wire.Rubric, responses=_ERRORS)
+def update_rubric(
+    rubric_id: int, body: wire.RubricIn, request: Request, agent: Reader, db: Db
+) -> wire.Rubric:
+    """Rename, describe, (de)activate; criteria change only while unused."""
+    rubric = reports.get_rubric(db, rubric_id)
+    reports.update_rubric(db, rubric, body)
+    _audit_rubric(request, db, agent, "quality.rubric_update", rubric)
+    return reports.rubric_out(db, rubric)
+
+
+@router.delete("/quality/rubrics/{rubric_id}", status_code=204, responses=_ERRORS)
+def delete_rubric(rubric_id: int, request: Request, agent: Reader, db: Db) -> Response:
+    """Only a rubric nothing was scored with; deactivate the others."""
+    rubric = reports.get_rubric(db, rubric_id)
+    reports.delete_rubric(db, rubric)
+    _audit_rubric(request, db, agent, "quality.rubric_delete", rubric)
+    return Response(status_code=204)
+
+
+@router.put(
+    "/quality/conversations/{conversation_id}/score",
+    response_model=wire.QualityScore,
+    responses=_ERRORS,
+)
+def score_conversation(
+    conversation_id: int, body: wire.ScoreIn, response: Response, agent: Reader, db: Db
+) -> wire.QualityScore:
+    """Score a closed conversation against a rubric: 201 the first time,
+    200 when the reviewer revises their score."""
+    row, created = reports.score_conversation(db, conversation_id, body, agent)
+    response.status_code = 201 if created else 200
+    return reports.score_out(db, row)
+
+
+@router.get("/quality/scores", response_model=wire.QualityScoreList, responses=_ERRORS)
+def list_scores(
+    agent: Reader,
+    db: Db,
+    conversation_id: int | None = None,
+    agent_id: int | None = None,
+    reviewer_id: int | None = None,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> wire.QualityScoreList:
+    """Scores, newest first; ``from``/``to`` bound when the conversation started."""
+    for name, value in (("from", start), ("to", end)):
+        if value is not None and value.tzinfo is None:
+            raise ApiProblem(
+                422, ErrorCode.invalid_request, f"{name} needs a time zone offset (or Z)"
+            )
+    stmt = reports.score_query(
+        conversation_id=conversation_id,
+        agent_id=agent_id,
+        reviewer_id=reviewer_id,
+        start=start,
+        end=end,
+    )
+    total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db.scalars(
+        stmt.order_by(models.QualityScore.updated_at.desc(), models.QualityScore.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return wire.QualityScoreList(
+        scores=reports.scores_out(db, rows), total=total, page=page, per_page=per_page
+    )

@@ -1,0 +1,596 @@
+"""Supervisor reports against a real service: a small history made through
+the API (then moved back in time through the database), every metric
+checked against values worked out by hand, CSV against JSON, permissions,
+period boundaries, time zones, and conversation quality review."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+import requests
+
+from protocol.models import Role
+from server import models
+from tests.servers import LiveServer, start_live_server
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+PERIOD = {"from": "2025-03-03", "to": "2025-03-10", "tz": "Asia/Shanghai"}
+
+
+def local(day: int, hour: int, minute: int = 0, month: int = 3) -> datetime:
+    return datetime(2025, month, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+class Client:
+    def __init__(self, server: LiveServer, token: str) -> None:
+        self.base = f"{server.url}/api/v1"
+        self.h = {"Authorization": f"Bearer {token}"}
+
+    def req(self, method: str, path: str, **kw: Any) -> requests.Response:
+        return requests.request(method, self.base + path, headers=self.h, timeout=30, **kw)
+
+    def ok(self, method: str, path: str, **kw: Any) -> Any:
+        r = self.req(method, path, **kw)
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+
+def customer(server: LiveServer, sub: str, **claims: Any) -> Client:
+    r = requests.post(
+        f"{server.url}/api/v1/auth/identity", json={"token": server.sign(sub, **claims)}, timeout=10
+    )
+    r.raise_for_status()
+    return Client(server, r.json()["access_token"])
+
+
+def staff(server: LiveServer, email: str, role: Role) -> Client:
+    server.create_agent(email, role=role)
+    return Client(server, server.agent_token(email))
+
+
+@dataclass
+class Plan:
+    """When a ticket happened (seconds after creation) and its SLA deadlines."""
+
+    created: datetime
+    first: int | None = None
+    resolved: int | None = None
+    closed: int | None = None
+    first_due: int = 3600
+    resolution_due: int = 8 * 3600
+
+
+@dataclass
+class World:
+    server: LiveServer
+    sup: Client
+    admin: Client
+    ann: Client
+    bob: Client
+    ids: dict[str, int]
+    agent_ids: dict[str, int]
+    conversations: dict[str, int]
+
+
+def _ticket(c: Client, **body: Any) -> int:
+    body.setdefault("client_key", uuid.uuid4().hex)
+    body.setdefault("subject", "Something is wrong")
+    return int(c.ok("POST", "/tickets", json=body)["id"])
+
+
+def _reply(a: Client, tid: int) -> None:
+    a.ok(
+        "POST",
+        f"/agent/tickets/{tid}/comments",
+        json={"client_key": uuid.uuid4().hex, "body": "On it"},
+    )
+
+
+def _status(a: Client, tid: int, status: str) -> None:
+    a.ok("POST", f"/agent/tickets/{tid}/status", json={"status": status})
+
+
+def build_world(server: LiveServer) -> World:
+    sup = staff(server, "sup@vendor.example", Role.supervisor)
+    admin = staff(server, "root@vendor.example", Role.admin)
+    ann = staff(server, "ann@vendor.example", Role.agent)
+    bob = staff(server, "bob@vendor.example", Role.agent)
+    alice = customer(server, "alice")
+    # Bo's host sends no product: it comes from his identity.
+    bo = customer(server, "bo", product="PayrollCloud", product_version="4.0")
+
+    ledger = {"product": "LedgerPro", "version": "6.1"}
+    ids = {
+        "T1": _ticket(alice, category="billing", context={**ledger, "module": "Invoices"}),
+        "T2": _ticket(alice, category="bug", context={**ledger, "module": "Reports"}),
+        "T3": _ticket(bo, category="login", context={"module": "Payslips"}),
+        "T4": _ticket(bo, category="bug", context={"module": "Payslips"}),
+        "T5": _ticket(
+            alice,
+            category="how-to",
+            context={"product": "LedgerPro", "version": "6.0", "module": "=SUM(A1)"},
+        ),
+        "T6": _ticket(alice, category="billing", context={**ledger, "module": "Invoices"}),
+        "T7": _ticket(bo, category="bug", context={"module": "Payslips"}),
+        "T8": _ticket(alice, category="billing", context={**ledger, "module": "Invoices"}),
+        "T9": _ticket(bo, category="login", context={"module": "Leave"}),
+        "T10": _ticket(bo, category="login", context={"module": "Leave"}),
+    }
+    # T1: answered, resolved, rated 5, closed.
+    _reply(ann, ids["T1"])
+    _status(ann, ids["T1"], "resolved")
+    alice.ok("POST", f"/tickets/{ids['T1']}/csat", json={"rating": 5})
+    _status(ann, ids["T1"], "closed")
+    # T2: resolved, reopened by the customer, resolved again, rated 2.
+    _reply(ann, ids["T2"])
+    _status(ann, ids["T2"], "resolved")
+    alice.ok("POST", f"/tickets/{ids['T2']}/reopen")
+    _status(ann, ids["T2"], "resolved")
+    alice.ok("POST", f"/tickets/{ids['T2']}/csat", json={"rating": 2})
+    # T3: answered late, still open.
+    _reply(bob, ids["T3"])
+    # T4: resolved, rated 4.
+    _reply(bob, ids["T4"])
+    _status(bob, ids["T4"], "resolved")
+    bo.ok("POST", f"/tickets/{ids['T4']}/csat", json={"rating": 4})
+    # T5: the customer solved it alone; nobody answered.
+    alice.ok("POST", f"/tickets/{ids['T5']}/resolve")
+    # T6: answered and closed within minutes.
+    _reply(ann, ids["T6"])
+    _status(ann, ids["T6"], "resolved")
+    _status(ann, ids["T6"], "closed")
+    for a, name in ((bob, "T7"), (ann, "T8"), (bob, "T9")):
+        _reply(a, ids[name])
+
+    plans = {
+        "T1": Plan(local(3, 9), first=600, resolved=7200, closed=9000),
+        "T2": Plan(local(4, 10), first=1800, resolved=86400),
+        "T3": Plan(local(6, 7), first=5400),  # 06 in Shanghai, 05 in UTC
+        "T4": Plan(local(7, 12), first=300, resolved=3600),
+        "T5": Plan(local(8, 20), resolved=1800),
+        "T6": Plan(local(3, 0), first=60, resolved=120, closed=180),  # the very start
+        "T7": Plan(local(10, 0), first=60),  # the very end: not in the period
+        "T8": Plan(local(27, 10, month=2), first=60),  # the previous week
+        "T9": Plan(local(28, 10, month=2), first=60),
+        "T10": Plan(local(28, 11, month=2)),
+    }
+    # History is made through the ORM, as the service itself writes.
+    with server.db.session() as s:
+        for name, p in plans.items():
+            t = s.get(models.Ticket, ids[name])
+            assert t is not None
+            t.created_at = p.created
+            t.first_response_due = p.created + timedelta(seconds=p.first_due)
+            t.resolution_due = p.created + timedelta(seconds=p.resolution_due)
+            t.first_responded_at = p.created + timedelta(seconds=p.first) if p.first else None
+            t.resolved_at = p.created + timedelta(seconds=p.resolved) if p.resolved else None
+            t.closed_at = p.created + timedelta(seconds=p.closed) if p.closed else None
+        agents = {a.name: a.id for a in s.query(models.Agent)}
+        customers = {c.external_id: c.id for c in s.query(models.Customer)}
+        conversations = {}
+        for name, who, started, waited, status in (
+            ("A", "ann", local(4, 10), 120, "closed"),
+            ("B", "bob", local(5, 11), 300, "closed"),
+            ("C", "bob", local(6, 9), None, "assigned"),
+            ("D", "sup", local(6, 10), 60, "closed"),
+        ):
+            conv = models.Conversation(
+                customer_id=customers["alice"],
+                status=status,
+                assignee_id=agents[who],
+                product="LedgerPro",
+                created_at=started,
+                updated_at=started,
+                queued_at=started + timedelta(seconds=30),
+                assigned_at=started + timedelta(seconds=60),
+                closed_at=started + timedelta(hours=1) if status == "closed" else None,
+                last_seq=1,
+            )
+            s.add(conv)
+            s.flush()
+            conversations[name] = conv.id
+            if waited is not None:
+                s.add(
+                    models.ChatMessage(
+                        conversation_id=conv.id,
+                        seq=1,
+                        client_id=f"m-{name}",
+                        sender_kind="agent",
+                        sender_id=agents[who],
+                        sender_name=who,
+                        text="Hello",
+                        created_at=started + timedelta(seconds=30 + waited),
+                    )
+                )
+    return World(server, sup, admin, ann, bob, ids, agents, conversations)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    server = start_live_server(tmp_path_factory.mktemp("reports"), seed_kb=False)
+    try:
+        yield build_world(server)
+    finally:
+        server.stop()
+
+
+def board(w: World, **params: Any) -> dict[str, Any]:
+    result: dict[str, Any] = w.sup.ok("GET", "/reports/dashboard", params={**PERIOD, **params})
+    return result
+
+
+def agent_row(b: dict[str, Any], name: str | None) -> dict[str, Any]:
+    return next(a for a in b["agents"] if (a["agent_name"] or None) == name)
+
+
+def approx(v: float | None) -> Any:
+    return pytest.approx(v, rel=1e-12, abs=1e-9)
+
+
+def test_every_metric_for_a_week_in_shanghai(world: World) -> None:
+    b = board(world, bucket="day")
+    assert b["period"]["start"] == "2025-03-02T16:00:00Z"
+    assert b["period"]["end"] == "2025-03-09T16:00:00Z"
+    assert b["period"]["previous_start"] == "2025-02-23T16:00:00Z"
+    o = b["overall"]
+    # T1-T6; T6 at the start is in, T7 at the end is not.
+    assert o["created"] == 6
+    assert o["resolved"] == 5 and o["resolution_rate"] == approx(5 / 6)
+    assert o["ever_resolved"] == 5 and o["reopened"] == 1 and o["reopen_rate"] == approx(0.2)
+    # First responses 60, 300, 600, 1800, 5400 s.
+    assert o["first_response"] == {"count": 5, "median_s": 600.0, "p90_s": approx(3960.0)}
+    # Resolutions 120, 1800, 3600, 7200, 86400 s.
+    assert o["resolution_time"] == {"count": 5, "median_s": 3600.0, "p90_s": approx(54720.0)}
+    assert o["csat"] == {"count": 3, "average": approx(11 / 3), "positive_rate": approx(2 / 3)}
+    # T2 resolved late, T3 answered late, T5 never answered.
+    assert o["breached"] == 3 and o["breach_rate"] == approx(0.5)
+
+    ann = agent_row(b, "ann")
+    assert ann["agent_id"] == world.agent_ids["ann"]
+    assert (ann["created"], ann["resolved"], ann["reopened"], ann["breached"]) == (3, 3, 1, 1)
+    assert ann["reopen_rate"] == approx(1 / 3)
+    assert ann["first_response"] == {"count": 3, "median_s": 600.0, "p90_s": approx(1560.0)}
+    assert ann["resolution_time"] == {"count": 3, "median_s": 7200.0, "p90_s": approx(70560.0)}
+    assert ann["csat"] == {"count": 2, "average": approx(3.5), "positive_rate": approx(0.5)}
+    bob = agent_row(b, "bob")
+    assert (bob["created"], bob["resolved"], bob["resolution_rate"]) == (2, 1, 0.5)
+    assert bob["first_response"] == {"count": 2, "median_s": 2850.0, "p90_s": approx(4890.0)}
+    assert bob["resolution_time"] == {"count": 1, "median_s": 3600.0, "p90_s": 3600.0}
+    assert bob["csat"] == {"count": 1, "average": 4.0, "positive_rate": 1.0}
+    assert bob["breach_rate"] == approx(0.5)
+    nobody = b["agents"][-1]
+    assert nobody["agent_id"] is None and nobody["created"] == 1 and nobody["breached"] == 1
+    assert nobody["first_response"] == {"count": 0, "median_s": None, "p90_s": None}
+    assert nobody["resolution_time"]["median_s"] == 1800.0
+
+    assert [(v["label"], v["created"]) for v in b["volume"]] == [
+        ("2025-03-03", 2),
+        ("2025-03-04", 1),
+        ("2025-03-05", 0),
+        ("2025-03-06", 1),
+        ("2025-03-07", 1),
+        ("2025-03-08", 1),
+        ("2025-03-09", 0),
+    ]
+    assert b["volume"][0]["start"] == "2025-03-02T16:00:00Z"
+
+    def top(key: str) -> list[tuple[str, int, int, int, float | None]]:
+        return [
+            (i["value"], i["count"], i["previous"], i["change"], i["change_rate"]) for i in b[key]
+        ]
+
+    assert top("by_product") == [("LedgerPro", 4, 1, 3, 3.0), ("PayrollCloud", 2, 2, 0, 0.0)]
+    assert top("by_module") == [
+        ("Invoices", 2, 1, 1, 1.0),
+        ("Payslips", 2, 0, 2, None),
+        ("=SUM(A1)", 1, 0, 1, None),
+        ("Reports", 1, 0, 1, None),
+    ]
+    assert top("by_version") == [
+        ("6.1", 3, 1, 2, 2.0),
+        ("4.0", 2, 2, 0, 0.0),
+        ("6.0", 1, 0, 1, None),
+    ]
+    assert top("by_category") == [
+        ("billing", 2, 1, 1, 1.0),
+        ("bug", 2, 0, 2, None),
+        ("how-to", 1, 0, 1, None),
+        ("login", 1, 2, -1, -0.5),
+    ]
+    assert board(world, top=2)["by_category"][1]["value"] == "bug"
+
+    # Chats: A, B, C, D started in the week; C has no agent answer yet.
+    assert b["chats"] == {
+        "conversations": 4,
+        "with_agent": 4,
+        "first_response": {"count": 3, "median_s": 120.0, "p90_s": approx(264.0)},
+    }
+    assert (ann["chats"], bob["chats"]) == (1, 2)
+
+
+def test_time_zone_and_buckets(world: World) -> None:
+    # The same dates read as UTC days: T6 (16:00 UTC the day before) drops
+    # out, T7 (16:00 UTC on the 9th) comes in, T3 moves to the 5th.
+    b = board(world, tz="UTC")
+    assert b["overall"]["created"] == 6
+    assert [v["created"] for v in b["volume"]] == [1, 1, 1, 0, 1, 1, 1]
+    # Explicit offsets win over tz; tz still draws the buckets.
+    b = board(world, **{"from": "2025-03-02T16:00:00Z", "to": "2025-03-09T16:00:00+00:00"})
+    assert b["overall"]["created"] == 6 and b["overall"]["breached"] == 3
+    weeks = board(world, bucket="week")["volume"]
+    assert [(v["label"], v["created"]) for v in weeks] == [("2025-W10", 6)]
+    months = board(world, bucket="month", **{"from": "2025-02-20", "to": "2025-03-10"})["volume"]
+    assert [(v["label"], v["created"]) for v in months] == [("2025-02", 3), ("2025-03", 6)]
+    assert months[0]["start"] == "2025-02-19T16:00:00Z"
+    assert months[1]["start"] == "2025-02-28T16:00:00Z"
+    # Half a day, inside one UTC day: read from the tickets alone.
+    half = board(world, **{"from": "2025-03-03T00:00:00+08:00", "to": "2025-03-03T12:00:00+08:00"})
+    assert half["overall"]["created"] == 2
+    assert half["overall"]["first_response"]["median_s"] == 330.0
+
+
+def test_filters(world: World) -> None:
+    b = board(world, product="PayrollCloud")
+    assert b["filters"]["product"] == ["PayrollCloud"]
+    assert b["overall"]["created"] == 2
+    assert [a["agent_name"] for a in b["agents"]] == ["bob"]
+    assert b["overall"]["first_response"]["median_s"] == 2850.0
+    assert [(i["value"], i["count"], i["previous"]) for i in b["by_module"]] == [("Payslips", 2, 0)]
+    assert b["chats"]["conversations"] == 0  # the chats were about LedgerPro
+    b = board(world, module=["Invoices", "=SUM(A1)"])
+    assert b["overall"]["created"] == 3 and b["overall"]["breached"] == 1
+    assert b["chats"] is None
+    b = board(world, version="6.1", category="bug")
+    assert b["overall"]["created"] == 1
+    assert b["overall"]["reopened"] == 1
+
+
+def test_csv_matches_json(world: World) -> None:
+    b = board(world)
+    tables = {
+        "summary": [b["overall"]],
+        "agents": b["agents"],
+        "volume": b["volume"],
+        "products": b["by_product"],
+        "modules": b["by_module"],
+        "versions": b["by_version"],
+        "categories": b["by_category"],
+    }
+
+    def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            if isinstance(v, dict):
+                out.update(flat(v, f"{prefix}{k}_"))
+            else:
+                out[prefix + k] = v
+        return out
+
+    for name, rows in tables.items():
+        r = world.sup.req("GET", f"/reports/{name}.csv", params=PERIOD)
+        assert r.status_code == 200, r.text
+        assert r.headers["content-type"].startswith("text/csv")
+        assert r.content.startswith(b"\xef\xbb\xbf")
+        assert f"helpbridge-{name}-20250303-20250310.csv" in r.headers["content-disposition"]
+        parsed = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+        assert len(parsed) == len(rows), name
+        for got, want in zip(parsed, rows, strict=True):
+            want_flat = flat(want)
+            assert set(got) == set(want_flat), name
+            for col, value in want_flat.items():
+                cell = got[col]
+                if value is None:
+                    assert cell == "", (name, col)
+                elif isinstance(value, bool):
+                    assert cell == str(value).lower()
+                elif isinstance(value, int | float):
+                    assert float(cell) == pytest.approx(value), (name, col)
+                elif str(value).startswith("="):
+                    assert cell == "'" + value  # never a formula in a spreadsheet
+                else:
+                    assert cell == value, (name, col)
+    # A negative change stays a number.
+    r = world.sup.req("GET", "/reports/categories.csv", params=PERIOD)
+    assert "login,1,2,-1,-0.5" in r.content.decode("utf-8-sig")
+
+    # Exports are audited.
+    entries = world.admin.ok(
+        "GET", "/admin/audit", params={"action": "report.export", "per_page": 100}
+    )["entries"]
+    assert {e["target"] for e in entries} >= set(tables)
+    assert all(e["actor_name"] == "sup@vendor.example" for e in entries)
+    assert entries[0]["detail"]["start"] == "2025-03-02T16:00:00+00:00"
+
+
+def test_agents_are_refused(world: World) -> None:
+    for method, path in (
+        ("GET", "/reports/dashboard"),
+        ("GET", "/reports/agents.csv"),
+        ("GET", "/reports/quality/rubrics"),
+        ("GET", "/reports/quality/scores"),
+        ("POST", "/reports/quality/rubrics"),
+        ("PUT", f"/reports/quality/conversations/{world.conversations['A']}/score"),
+    ):
+        r = world.ann.req(method, path, params=PERIOD, json={})
+        assert r.status_code == 403, (path, r.text)
+        assert r.json()["error"]["code"] == "forbidden"
+    r = requests.get(f"{world.server.url}/api/v1/reports/dashboard", timeout=10)
+    assert r.status_code == 401
+    assert world.admin.req("GET", "/reports/dashboard", params=PERIOD).status_code == 200
+    entries = world.admin.ok("GET", "/admin/audit", params={"action": "report.export"})
+    assert all(e["actor_name"] != "ann@vendor.example" for e in entries["entries"])
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"tz": "Mars/Olympus"}, "time zone"),
+        ({"from": "2025-03-10", "to": "2025-03-03"}, "end after"),
+        ({"from": "2015-01-01", "to": "2025-03-03"}, "at most ten years"),
+        ({"from": "2020-01-01", "to": "2025-03-03"}, "1000 buckets"),
+        ({"bucket": "hour"}, ""),
+        ({"top": 0}, ""),
+        ({"from": "yesterday"}, ""),
+    ],
+)
+def test_bad_queries_are_refused_clearly(
+    world: World, params: dict[str, str], fragment: str
+) -> None:
+    r = world.sup.req("GET", "/reports/dashboard", params={**PERIOD, **params})
+    assert r.status_code == 422
+    assert fragment in r.json()["error"]["message"]
+    assert world.sup.req("GET", "/reports/nothing.csv", params=PERIOD).status_code == 422
+
+
+def test_quality_review(world: World) -> None:
+    sup, admin = world.sup, world.admin
+    conv = world.conversations
+    rubric = sup.ok(
+        "POST",
+        "/reports/quality/rubrics",
+        json={
+            "name": "Chat quality",
+            "criteria": [
+                {"name": "Greeting", "weight": 1, "max_score": 5},
+                {"name": "Accuracy", "weight": 3, "max_score": 5},
+                {"name": "Tone", "weight": 1, "max_score": 5},
+            ],
+        },
+    )
+    rid = rubric["id"]
+    assert rubric["scored"] == 0 and rubric["active"] is True
+    dup = sup.req(
+        "POST",
+        "/reports/quality/rubrics",
+        json={"name": "x", "criteria": [{"name": "Tone"}, {"name": "tone"}]},
+    )
+    assert dup.status_code == 422
+
+    def score(c: Client, name: str, greeting: int, accuracy: int, tone: int) -> requests.Response:
+        return c.req(
+            "PUT",
+            f"/reports/quality/conversations/{conv[name]}/score",
+            json={
+                "rubric_id": rid,
+                "comment": '=HYPERLINK("x")',
+                "scores": [
+                    {"criterion": "Greeting", "score": greeting},
+                    {"criterion": "accuracy", "score": accuracy},
+                    {"criterion": "Tone", "score": tone},
+                ],
+            },
+        )
+
+    first = score(sup, "A", 5, 4, 3)
+    assert first.status_code == 201, first.text
+    # (1*5/5 + 3*4/5 + 1*3/5) / 5 = 80 %
+    assert first.json()["percent"] == approx(80.0)
+    assert first.json()["agent_name"] == "ann" and first.json()["reviewer_name"] == "sup"
+    assert score(admin, "A", 5, 5, 5).json()["percent"] == approx(100.0)
+    revised = score(sup, "A", 2, 3, 4)  # (0.4 + 1.8 + 0.8) / 5 = 60 %
+    assert revised.status_code == 200 and revised.json()["percent"] == approx(60.0)
+    assert revised.json()["id"] == first.json()["id"]
+    assert score(sup, "B", 5, 5, 0).json()["percent"] == approx(80.0)
+
+    assert score(sup, "C", 5, 5, 5).status_code == 409  # still open
+    assert score(sup, "D", 5, 5, 5).status_code == 403  # their own chat
+    assert score(sup, "A", 6, 5, 5).status_code == 422
+    partial = sup.req(
+        "PUT",
+        f"/reports/quality/conversations/{conv['B']}/score",
+        json={"rubric_id": rid, "scores": [{"criterion": "Tone", "score": 1}]},
+    )
+    assert partial.status_code == 422 and "Greeting" in partial.json()["error"]["message"]
+    assert (
+        sup.req(
+            "PUT",
+            "/reports/quality/conversations/999999/score",
+            json={"rubric_id": rid, "scores": [{"criterion": "Tone", "score": 1}]},
+        ).status_code
+        == 404
+    )
+
+    # The scores show in the agents' report (conversations started in the week).
+    b = board(world)
+    assert agent_row(b, "ann")["quality_count"] == 2
+    assert agent_row(b, "ann")["quality_average"] == approx(80.0)  # (60 + 100) / 2
+    assert agent_row(b, "bob")["quality_average"] == approx(80.0)
+    before = board(world, **{"from": "2025-02-01", "to": "2025-03-01"})
+    assert all(a["quality_count"] == 0 for a in before["agents"])
+
+    listed = sup.ok("GET", "/reports/quality/scores", params={"agent_id": world.agent_ids["ann"]})
+    assert listed["total"] == 2
+    assert {s["reviewer_name"] for s in listed["scores"]} == {"sup", "root"}
+    assert listed["scores"][0]["scores"][1] == {"criterion": "Accuracy", "score": 3}
+    by_conv = sup.ok("GET", "/reports/quality/scores", params={"conversation_id": conv["B"]})
+    assert by_conv["total"] == 1
+    assert (
+        sup.req("GET", "/reports/quality/scores", params={"from": "2025-03-01"}).status_code == 422
+    )
+
+    r = sup.req("GET", "/reports/scores.csv", params=PERIOD)
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == 3
+    assert {row["comment"] for row in rows} == {'\'=HYPERLINK("x")'}
+    assert "Greeting=2; Accuracy=3; Tone=4" in {row["scores"] for row in rows}
+
+    # A used rubric keeps its criteria, can be renamed and retired, not deleted.
+    changed = {
+        "name": "Chat quality v1",
+        "criteria": [{"name": "Greeting", "weight": 2, "max_score": 5}],
+    }
+    assert sup.req("PUT", f"/reports/quality/rubrics/{rid}", json=changed).status_code == 409
+    renamed = sup.ok(
+        "PUT",
+        f"/reports/quality/rubrics/{rid}",
+        json={**rubric_body(rubric), "name": "Chat quality v1", "active": False},
+    )
+    assert renamed["name"] == "Chat quality v1" and renamed["scored"] == 3
+    assert sup.req("DELETE", f"/reports/quality/rubrics/{rid}").status_code == 409
+    assert rid not in [r["id"] for r in sup.ok("GET", "/reports/quality/rubrics")["rubrics"]]
+    listed_all = sup.ok("GET", "/reports/quality/rubrics", params={"include_inactive": True})
+    assert rid in [r["id"] for r in listed_all["rubrics"]]
+    assert score(sup, "B", 1, 1, 1).status_code == 422  # inactive
+    spare = sup.ok(
+        "POST", "/reports/quality/rubrics", json={"name": "Spare", "criteria": [{"name": "Tone"}]}
+    )
+    assert sup.req("DELETE", f"/reports/quality/rubrics/{spare['id']}").status_code == 204
+    assert sup.req("GET", f"/reports/quality/rubrics/{spare['id']}").status_code == 404
+    actions = {
+        e["action"]
+        for e in admin.ok("GET", "/admin/audit", params={"action": "quality."})["entries"]
+    }
+    assert actions == {"quality.rubric_create", "quality.rubric_update", "quality.rubric_delete"}
+
+
+def rubric_body(r: dict[str, Any]) -> dict[str, Any]:
+    return {k: r[k] for k in ("name", "description", "criteria", "active")}
+
+
+def test_live_changes_reach_the_report(world: World) -> None:
+    """A ticket changed now moves between rollup rows at once."""
+    s = world.server
+    today = datetime.now(UTC)
+    params = {
+        "from": (today - timedelta(days=2)).date().isoformat(),
+        "to": (today + timedelta(days=1)).date().isoformat(),
+        "tz": "UTC",
+    }
+    before = board(world, **params)["overall"]["created"]
+    cust = customer(s, "carol")
+    tid = _ticket(cust, category="printing", context={"product": "POS Lite"})
+    now = board(world, **params)
+    assert now["overall"]["created"] == before + 1
+    assert ("POS Lite", 1) in [(i["value"], i["count"]) for i in now["by_product"]]
+    _reply(world.bob, tid)
+    _status(world.bob, tid, "resolved")
+    after = board(world, **params)
+    assert agent_row(after, "bob")["resolved"] == 1
+    assert agent_row(after, "bob")["first_response"]["count"] == 1

@@ -631,10 +631,21 @@ class TicketView(QWidget):
         if item.kind == "reply" and item.ticket_id == self.ticket_id and item.state != "sent":
             self._refresh_pending()
 
-    def _on_progress(self, item_id: int, _done: int, _total: int) -> None:
+    def _on_progress(self, item_id: int, done: int, total: int) -> None:
+        # Only the state line changes: rebuilding bubbles ten times a second
+        # would flicker.
         item = self.service.items.get(item_id)
-        if item is not None and item.kind == "reply" and item.ticket_id == self.ticket_id:
-            self._refresh_pending()
+        if item is None or item.kind != "reply" or item.ticket_id != self.ticket_id:
+            return
+        for i in range(self.timeline.count() - 1):
+            layout_item = self.timeline.itemAt(i)
+            row = layout_item.widget() if layout_item is not None else None
+            if row is not None and row.property("item_id") == item_id:
+                bubble = row.findChild(Bubble)
+                if bubble is not None:
+                    bubble.state.setText(
+                        outbox_state_text(item, self.service.portal.online, (done, total))
+                    )
 
     def _on_reply_delivered(self, ticket_id: int) -> None:
         if ticket_id == self.ticket_id and self.isVisible():

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 
-from client.ui.tickets.files import PendingFile
 from client.ui.tickets.updates import POLL_INTERVAL_S, PollingUpdates, UpdateSource
 
 if TYPE_CHECKING:
     from client.core.diagnostics import DiagnosticItem
+    from client.ui.tickets.files import PendingFile
     from client.core.outbox import Outbox, OutboxItem
     from client.ui.portal import Portal
     from client.ui.tickets.draft import DraftStore

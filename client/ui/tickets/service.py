@@ -31,10 +31,10 @@ from client.ui.tickets.updates import POLL_INTERVAL_S, PollingUpdates, UpdateSou
 
 if TYPE_CHECKING:
     from client.core.diagnostics import DiagnosticItem
-    from client.ui.tickets.files import PendingFile
     from client.core.outbox import Outbox, OutboxItem
     from client.ui.portal import Portal
     from client.ui.tickets.draft import DraftStore
+    from client.ui.tickets.files import PendingFile
     from protocol.models import Customer
     from protocol.tickets import Ticket, TicketSummary
 

@@ -61,6 +61,10 @@ class ErrorCode(StrEnum):
     bad_credentials = "bad_credentials"
     account_disabled = "account_disabled"
     forbidden = "forbidden"
+    # API tokens of the ISV's systems (HTTP 401).
+    api_token_invalid = "api_token_invalid"
+    api_token_revoked = "api_token_revoked"
+    api_token_expired = "api_token_expired"
     # General.
     not_found = "not_found"
     invalid_request = "invalid_request"

@@ -18,6 +18,7 @@ from server import models
 from server.db import Database
 from server.errors import ApiProblem
 from server.identity import IdentityRejected, lookup_session
+from server.permissions import Access, access_for
 
 
 def get_db(request: Request) -> Iterator[DbSession]:
@@ -36,6 +37,8 @@ class Principal:
     session: models.AuthSession
     customer: models.Customer | None = None
     agent: models.Agent | None = None
+    access: Access | None = None
+    """An agent's permissions and groups (``server.permissions``)."""
 
 
 def _bearer(request: Request) -> str | None:
@@ -74,7 +77,7 @@ def _load_principal(db: DbSession, token: str) -> Principal:
     agent = db.get(models.Agent, row.subject_id)
     if agent is None or not agent.active:
         raise _unauthorized(ErrorCode.account_disabled, "agent account is disabled")
-    return Principal(row, agent=agent)
+    return Principal(row, agent=agent, access=access_for(db, agent))
 
 
 MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
@@ -108,5 +111,6 @@ CurrentAgent = Annotated[models.Agent, Depends(require_agent)]
 
 
 def role_at_least(agent: models.Agent, role: Role) -> bool:
+    """Role order only; what an agent may do is ``server.permissions``'s."""
     order = [Role.agent, Role.supervisor, Role.admin]
     return order.index(Role(agent.role)) >= order.index(role)

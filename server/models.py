@@ -476,3 +476,169 @@ class QualityScore(Base):
     percent: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- team: permissions, groups, limits -------------------------------------------------
+
+
+class AgentGrant(Base):
+    """A permission granted (``allowed``) or taken away (not ``allowed``) from
+    one agent, over their role's defaults (``server/permissions.py``)."""
+
+    __tablename__ = "agent_grants"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    permission: Mapped[str] = mapped_column(String(60), primary_key=True)
+    allowed: Mapped[bool] = mapped_column(Boolean)
+    granted_by: Mapped[str] = mapped_column(String(320), default="")
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgentGroup(Base):
+    """A skill group (a product line or a region). Its members serve the
+    customers of its products; its supervisors manage its members."""
+
+    __tablename__ = "agent_groups"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), default="product")  # product | region | skill
+    description: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class GroupMember(Base):
+    __tablename__ = "agent_group_members"
+    __table_args__ = (Index("ix_agent_group_members_agent", "agent_id"),)
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("agent_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class GroupProduct(Base):
+    """A product (as the host's identity token names it) a group serves."""
+
+    __tablename__ = "agent_group_products"
+    __table_args__ = (Index("ix_agent_group_products_product", "product"),)
+
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("agent_groups.id", ondelete="CASCADE"), primary_key=True
+    )
+    product: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class AgentLimits(Base):
+    """Limits a supervisor sets on one agent (none set: the defaults)."""
+
+    __tablename__ = "agent_limits"
+
+    agent_id: Mapped[int] = mapped_column(
+        ForeignKey("agents.id", ondelete="CASCADE"), primary_key=True
+    )
+    max_chats: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- integration: API tokens, CRM attributes, webhooks ----------------------------------
+
+
+class ApiToken(Base):
+    """A token the ISV's systems (their CRM) call the service with. Only its
+    SHA-256 is stored; ``prefix`` (the first characters) tells tokens apart
+    in lists."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    prefix: Mapped[str] = mapped_column(String(16))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class CustomerAttributes(Base):
+    """What the ISV's CRM says about a customer (contract, service level,
+    products owned, free-form ``extra``), shown to agents beside the chat."""
+
+    __tablename__ = "customer_attributes"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    contract: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    service_level: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    products_owned: Mapped[list[str]] = mapped_column(JSON, default=list)
+    extra: Mapped[dict[str, object]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class WebhookSubscription(Base):
+    """An outgoing webhook: events POSTed to ``url``, signed with ``secret``
+    (kept in clear, like identity keys: signing needs it)."""
+
+    __tablename__ = "webhook_subscriptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list[str]] = mapped_column(JSON, default=list)
+    secret: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(320), default="")
+
+
+class WebhookDelivery(Base):
+    """One event for one subscription: stored in the transaction that caused
+    it, then sent (and retried) by the service's background dispatcher."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_subscription", "subscription_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_subscriptions.id", ondelete="CASCADE")
+    )
+    event: Mapped[str] = mapped_column(String(40))
+    event_id: Mapped[str] = mapped_column(String(36))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+
+
+class WebhookAttempt(Base):
+    """One try at sending a delivery: the answer's status or the error, and
+    how long it took."""
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (Index("ix_webhook_attempts_delivery", "delivery_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE")
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    error: Mapped[str] = mapped_column(String(500), default="")
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session as DbSession
 from protocol import tickets as wire
 from protocol.models import ErrorCode
 from protocol.tickets import TicketStatus, priority_for
-from server import models
+from server import models, webhooks
 from server.errors import ApiProblem
 
 # Minutes to first response and to resolution, by tier and priority. The
@@ -165,6 +165,8 @@ def add_event(
     db.add(event)
     ticket.updated_at = event.created_at
     db.flush()
+    # Webhook deliveries commit (or roll back) with the change itself.
+    webhooks.ticket_event(db, ticket, event)
     return event
 
 

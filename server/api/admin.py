@@ -13,10 +13,9 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Select, func, select
 
-from protocol.models import ErrorCode, Role
 from server import audit, models
-from server.auth import CurrentAgent, Db, role_at_least
-from server.errors import ApiProblem
+from server.auth import Db
+from server.permissions import Permission, Staff
 
 router = APIRouter(prefix="/admin", tags=["administration"])
 
@@ -43,11 +42,6 @@ class AuditPage(BaseModel):
     total: int
     page: int
     per_page: int
-
-
-def _require_admin(agent: models.Agent) -> None:
-    if not role_at_least(agent, Role.admin):
-        raise ApiProblem(403, ErrorCode.forbidden, "only administrators read the audit log")
 
 
 def _filtered(
@@ -91,7 +85,7 @@ Filter = Annotated[str | None, Query(max_length=100)]
 
 @router.get("/audit", response_model=AuditPage)
 def audit_log(
-    agent: CurrentAgent,
+    staff: Annotated[Staff, Permission("audit.read")],
     db: Db,
     action: Filter = None,
     actor: Filter = None,
@@ -101,7 +95,6 @@ def audit_log(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
-    _require_admin(agent)
     stmt = _filtered(action, actor, outcome, since, until)
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(
@@ -113,7 +106,7 @@ def audit_log(
 @router.get("/audit.csv", response_class=Response)
 def export_audit_log(
     request: Request,
-    agent: CurrentAgent,
+    staff: Annotated[Staff, Permission("audit.read", "export", audit_as="audit.export")],
     db: Db,
     action: Filter = None,
     actor: Filter = None,
@@ -121,7 +114,7 @@ def export_audit_log(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> Response:
-    _require_admin(agent)
+    agent = staff.agent
     rows = db.scalars(
         _filtered(action, actor, outcome, since, until).order_by(models.AuditEntry.id)
     ).all()

@@ -8,12 +8,13 @@ from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import func, select
 
 from protocol import models as wire
-from protocol.models import MAX_QUERY_CHARS, ErrorCode, Locale, Role
+from protocol.models import MAX_QUERY_CHARS, ErrorCode, Locale
 from server import models
-from server.auth import CurrentAgent, Db, MaybePrincipal, role_at_least
+from server.auth import Db, MaybePrincipal
 from server.errors import ApiProblem
 from server.kb.search import SearchIndex
 from server.kb.text import plain_text
+from server.permissions import Permission, Staff
 
 router = APIRouter(prefix="/kb", tags=["knowledge base"])
 
@@ -149,25 +150,18 @@ def get_article(article_id: int, principal: MaybePrincipal, db: Db) -> wire.Arti
     return article_out(_get_article(db, article_id, _can_see_drafts(principal)))
 
 
-def _require_editor(agent: models.Agent) -> None:
-    # Writing the knowledge base is open to every agent role for now; the
-    # supervisors' issue narrows it with grants.
-    if not role_at_least(agent, Role.agent):
-        raise ApiProblem(403, ErrorCode.forbidden, "not allowed to edit articles")
+Editor = Annotated[Staff, Permission("kb.edit")]
 
 
 @router.post("/articles", response_model=wire.Article, status_code=201)
-def create_article(
-    body: wire.ArticleIn, request: Request, agent: CurrentAgent, db: Db
-) -> wire.Article:
-    _require_editor(agent)
+def create_article(body: wire.ArticleIn, request: Request, staff: Editor, db: Db) -> wire.Article:
     if body.slug and db.scalar(
         select(models.Article).where(
             models.Article.slug == body.slug, models.Article.locale == body.locale
         )
     ):
         raise ApiProblem(409, ErrorCode.conflict, f"slug {body.slug!r} exists in {body.locale}")
-    article = models.Article(author_id=agent.id, **body.model_dump())
+    article = models.Article(author_id=staff.agent.id, **body.model_dump())
     db.add(article)
     db.flush()
     _search_index(request).index_article(db, article)
@@ -176,9 +170,8 @@ def create_article(
 
 @router.put("/articles/{article_id}", response_model=wire.Article, responses=_NOT_FOUND)
 def update_article(
-    article_id: int, body: wire.ArticleUpdate, request: Request, agent: CurrentAgent, db: Db
+    article_id: int, body: wire.ArticleUpdate, request: Request, staff: Editor, db: Db
 ) -> wire.Article:
-    _require_editor(agent)
     article = _get_article(db, article_id, include_drafts=True)
     for name, value in body.model_dump(exclude_unset=True).items():
         if value is None:
@@ -190,8 +183,7 @@ def update_article(
 
 
 @router.delete("/articles/{article_id}", status_code=204, responses=_NOT_FOUND)
-def delete_article(article_id: int, request: Request, agent: CurrentAgent, db: Db) -> Response:
-    _require_editor(agent)
+def delete_article(article_id: int, request: Request, staff: Editor, db: Db) -> Response:
     article = _get_article(db, article_id, include_drafts=True)
     _search_index(request).remove_article(db, article.id)
     db.delete(article)

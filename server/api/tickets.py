@@ -14,15 +14,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from protocol import tickets as wire
-from protocol.models import ErrorBody, ErrorCode, Role
+from protocol.models import ErrorBody, ErrorCode
 from protocol.tickets import CLIENT_KEY, Priority, TicketStatus
-from server import audit, models, tickets
+from server import audit, models, permissions, tickets
 from server.api.auth import agent_out, customer_out
-from server.auth import AnyPrincipal, CurrentAgent, CurrentCustomer, Db, role_at_least
+from server.auth import AnyPrincipal, CurrentCustomer, Db
 from server.blobs import SAFE_INLINE, BlobStore, EmptyFile, TooLarge, safe_filename
 from server.config import Settings
 from server.db import Database
 from server.errors import ApiProblem
+from server.permissions import AnyStaff, Permission, Staff
 
 router = APIRouter(tags=["tickets"])
 
@@ -269,7 +270,9 @@ def _may_read(db: DbSession, a: models.Attachment, principal: Any, settings: Set
     if a.ticket_id is None:
         return False
     if principal.agent is not None:
-        return True
+        return principal.access is not None and permissions.may_read_ticket(
+            db, principal.access, a.ticket_id
+        )
     try:
         tickets.get_for_customer(
             db, principal.customer, a.ticket_id, company_scope=settings.company_tickets_visible
@@ -411,9 +414,12 @@ def rate(
 # --- agents -----------------------------------------------------------------------
 
 
+Handler = Annotated[Staff, Permission("tickets.handle")]
+
+
 @router.get("/agent/tickets", response_model=wire.TicketList)
 def queue(
-    agent: CurrentAgent,
+    staff: Handler,
     db: Db,
     status: Annotated[list[TicketStatus] | None, Query()] = None,
     priority: Annotated[list[Priority] | None, Query()] = None,
@@ -423,7 +429,8 @@ def queue(
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
     per_page: Annotated[int, Query(ge=1, le=100)] = 50,
 ) -> wire.TicketList:
-    stmt = select(models.Ticket)
+    agent = staff.agent
+    stmt = select(models.Ticket).where(permissions.ticket_clause(staff.access))
     if status:
         stmt = stmt.where(models.Ticket.status.in_([s.value for s in status]))
     if priority:
@@ -443,8 +450,10 @@ def queue(
 
 
 @router.get("/agent/tickets/{ticket_id}", response_model=wire.Ticket, responses=_ERRORS)
-def agent_ticket(ticket_id: int, agent: CurrentAgent, db: Db) -> wire.Ticket:
-    return ticket_out(db, tickets.get_for_agent(db, ticket_id), for_customer=False)
+def agent_ticket(ticket_id: int, staff: Handler, db: Db) -> wire.Ticket:
+    return ticket_out(
+        db, permissions.require_ticket(db, staff.access, ticket_id), for_customer=False
+    )
 
 
 @router.post(
@@ -458,14 +467,14 @@ def agent_reply(
     body: wire.CommentCreate,
     request: Request,
     response: Response,
-    agent: CurrentAgent,
+    staff: Handler,
 ) -> wire.Ticket:
     limit = _settings(request).max_ticket_bytes
 
     def work(db: DbSession) -> tuple[wire.Ticket, bool]:
-        a = db.get(models.Agent, agent.id)
+        a = db.get(models.Agent, staff.agent.id)
         assert a is not None
-        ticket = tickets.get_for_agent(db, ticket_id)
+        ticket = permissions.require_ticket(db, staff.access, ticket_id)
         _, created = tickets.agent_comment(db, ticket, a, body, limit)
         return ticket_out(db, ticket, for_customer=False), created
 
@@ -476,25 +485,21 @@ def agent_reply(
 
 
 @router.post("/agent/tickets/{ticket_id}/status", response_model=wire.Ticket, responses=_ERRORS)
-def agent_status(
-    ticket_id: int, body: wire.StatusChange, agent: CurrentAgent, db: Db
-) -> wire.Ticket:
-    ticket = tickets.get_for_agent(db, ticket_id)
-    tickets.set_status(db, ticket, tickets.agent_actor(agent), body.status, body.note)
+def agent_status(ticket_id: int, body: wire.StatusChange, staff: Handler, db: Db) -> wire.Ticket:
+    ticket = permissions.require_ticket(db, staff.access, ticket_id)
+    tickets.set_status(db, ticket, tickets.agent_actor(staff.agent), body.status, body.note)
     return ticket_out(db, ticket, for_customer=False)
 
 
 @router.post("/agent/tickets/{ticket_id}/assign", response_model=wire.Ticket, responses=_ERRORS)
-def agent_assign(
-    ticket_id: int, body: wire.AssignRequest, agent: CurrentAgent, db: Db
-) -> wire.Ticket:
-    ticket = tickets.get_for_agent(db, ticket_id)
-    tickets.assign(db, ticket, agent, body)
+def agent_assign(ticket_id: int, body: wire.AssignRequest, staff: Handler, db: Db) -> wire.Ticket:
+    ticket = permissions.require_ticket(db, staff.access, ticket_id)
+    tickets.assign(db, ticket, staff.agent, body)
     return ticket_out(db, ticket, for_customer=False)
 
 
 @router.get("/agent/sla", response_model=wire.SlaTable)
-def get_sla(agent: CurrentAgent, db: Db) -> wire.SlaTable:
+def get_sla(staff: AnyStaff, db: Db) -> wire.SlaTable:
     rules = []
     for tier, table in tickets.DEFAULT_SLA.items():
         for prio in table:
@@ -511,18 +516,13 @@ def get_sla(agent: CurrentAgent, db: Db) -> wire.SlaTable:
 
 
 @router.put("/agent/sla", response_model=wire.SlaTable)
-def put_sla(body: wire.SlaTable, request: Request, agent: CurrentAgent, db: Db) -> wire.SlaTable:
-    if not role_at_least(agent, Role.admin):
-        audit.record_now(
-            _database(request),
-            "settings.sla",
-            actor_type="agent",
-            actor_id=agent.id,
-            actor_name=agent.email,
-            outcome="denied",
-            source=audit.source_of(request),
-        )
-        raise ApiProblem(403, ErrorCode.forbidden, "only administrators change SLA targets")
+def put_sla(
+    body: wire.SlaTable,
+    request: Request,
+    staff: Annotated[Staff, Permission("settings.change", audit_as="settings.sla")],
+    db: Db,
+) -> wire.SlaTable:
+    agent = staff.agent
     audit.record(
         db,
         "settings.sla",
@@ -547,4 +547,4 @@ def put_sla(body: wire.SlaTable, request: Request, agent: CurrentAgent, db: Db) 
         row.first_response_minutes = rule.first_response_minutes
         row.resolution_minutes = rule.resolution_minutes
     db.flush()
-    return get_sla(agent, db)
+    return get_sla(staff, db)

@@ -7,6 +7,10 @@
     helpbridge-server import-kb DIR
     helpbridge-server identity-key add|list|revoke ...
     helpbridge-server backup DEST | restore SRC [--force]
+    helpbridge-server agent list|disable|enable|sign-out|reset-password|grant|revoke|
+                            reset-grant|max-chats --email E ...
+    helpbridge-server group list|add|remove|add-member|remove-member ...
+    helpbridge-server api-token list|create|revoke ...
 
 Secrets never travel on the command line: passwords and key secrets are read
 from stdin (or generated and shown once).
@@ -31,6 +35,8 @@ from sqlalchemy import select
 if TYPE_CHECKING:
     import uvicorn
     from fastapi import FastAPI
+
+    from server import team
 
 from protocol.models import Role, Tier
 from server import __version__, audit, logs, models
@@ -104,6 +110,47 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["add", "list", "revoke"])
     p.add_argument("--kid")
     p.add_argument("--secret-stdin", action="store_true", help="read the secret from stdin")
+
+    p = sub.add_parser("agent", help="agents: permissions, chat caps, lifecycle")
+    _add_storage(p)
+    p.add_argument(
+        "action",
+        choices=[
+            "list",
+            "disable",
+            "enable",
+            "sign-out",
+            "reset-password",
+            "grant",
+            "revoke",
+            "reset-grant",
+            "max-chats",
+        ],
+    )
+    p.add_argument("--email")
+    p.add_argument("--permission", action="append", default=[], help="for grant/revoke")
+    p.add_argument("--max-chats", help="a number, or 'default'")
+    p.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="reset-password: read the temporary password from stdin (else one is generated)",
+    )
+
+    p = sub.add_parser("group", help="skill groups (product lines, regions)")
+    _add_storage(p)
+    p.add_argument("action", choices=["list", "add", "remove", "add-member", "remove-member"])
+    p.add_argument("--name")
+    p.add_argument("--kind", choices=["product", "region", "skill"], default="product")
+    p.add_argument("--product", action="append", default=[], help="a product the group serves")
+    p.add_argument("--email", help="the agent, for add-member/remove-member")
+
+    p = sub.add_parser("api-token", help="API tokens for the ISV's systems (CRM)")
+    _add_storage(p)
+    p.add_argument("action", choices=["list", "create", "revoke"])
+    p.add_argument("--name")
+    p.add_argument("--scope", action="append", default=[], help="customers.read, customers.write")
+    p.add_argument("--expires", type=parse_ttl, help="lifetime, e.g. 90d (default: none)")
+    p.add_argument("--id", type=int, help="the token to revoke")
     return parser
 
 
@@ -322,6 +369,177 @@ def uvicorn_config(app: FastAPI) -> uvicorn.Config:
     )
 
 
+def _cli_actor() -> team.Actor:
+    from server import team
+
+    return team.Actor("cli", _operator())
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    from server import permissions, team
+    from server.errors import ApiProblem
+
+    db = _database(args)
+    actor = _cli_actor()
+    try:
+        if args.action == "list":
+            with db.session() as s:
+                for a in s.scalars(select(models.Agent).order_by(models.Agent.id)):
+                    access = permissions.access_for(s, a)
+                    state = "active" if a.active else "disabled"
+                    groups = ",".join(str(g) for g in sorted(access.group_ids)) or "-"
+                    perms = " ".join(sorted(access.permissions))
+                    print(
+                        f"{a.id}\t{a.email}\t{a.role}\t{state}\tgroups {groups}\t"
+                        f"chats {team.chat_capacity(s, a.id)}\t{perms}"
+                    )
+            return 0
+        if not args.email:
+            raise CliError("--email is required")
+        with db.session() as s:
+            agent_id = team.find_agent(s, args.email).id
+        if args.action == "disable":
+            done = team.disable_agent(db, actor, agent_id)
+            print(
+                f"disabled {args.email}: {done.sessions} sessions ended, "
+                f"{done.tickets} open tickets back in the queue"
+            )
+        elif args.action == "sign-out":
+            print(f"signed out {args.email}: {team.sign_out_agent(db, actor, agent_id)} sessions")
+        elif args.action == "reset-password":
+            given = _read_secret_line("Temporary password: ") if args.password_stdin else None
+            if args.password_stdin and not given:
+                raise CliError("no password on stdin")
+            password = team.reset_password(db, actor, agent_id, given)
+            if given is None:
+                print(f"temporary password for {args.email} (shown once):")
+                print(password)
+            else:
+                print(f"password of {args.email} set; their sessions ended")
+        else:
+            with db.session() as s:
+                target = team.get_agent(s, agent_id)
+                if args.action == "enable":
+                    team.enable_agent(s, actor, target)
+                    print(f"enabled {args.email}")
+                elif args.action == "max-chats":
+                    if args.max_chats is None:
+                        raise CliError("--max-chats is required (a number or 'default')")
+                    cap = None if args.max_chats == "default" else _int(args.max_chats)
+                    team.set_max_chats(s, actor, target, cap)
+                    print(f"{args.email} may hold {team.chat_capacity(s, agent_id)} chats")
+                else:
+                    if not args.permission:
+                        raise CliError("--permission is required")
+                    value = {"grant": True, "revoke": False, "reset-grant": None}[args.action]
+                    now_held = team.set_grants(
+                        s, actor, target, dict.fromkeys(args.permission, value)
+                    )
+                    print(f"{args.email}: {' '.join(sorted(now_held))}")
+    except ApiProblem as exc:
+        raise CliError(exc.message) from exc
+    return 0
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError as exc:
+        raise CliError(f"not a number: {text!r}") from exc
+
+
+def cmd_group(args: argparse.Namespace) -> int:
+    from server import team
+    from server.errors import ApiProblem
+
+    db = _database(args)
+    actor = _cli_actor()
+    try:
+        with db.session() as s:
+            if args.action == "list":
+                for g in s.scalars(select(models.AgentGroup).order_by(models.AgentGroup.name)):
+                    members = s.scalars(
+                        select(models.Agent.email)
+                        .join(models.GroupMember, models.GroupMember.agent_id == models.Agent.id)
+                        .where(models.GroupMember.group_id == g.id)
+                        .order_by(models.Agent.email)
+                    ).all()
+                    products = ",".join(team.group_products(s, [g.id])) or "-"
+                    print(f"{g.id}\t{g.name}\t{g.kind}\tproducts {products}\t{' '.join(members)}")
+                return 0
+            if not args.name:
+                raise CliError("--name is required")
+            if args.action == "add":
+                g = team.create_group(
+                    s, actor, name=args.name, kind=args.kind, products=args.product
+                )
+                print(f"added group {g.name} (id {g.id})")
+                return 0
+            group = team.find_group(s, args.name)
+            if args.action == "remove":
+                team.delete_group(s, actor, group)
+                print(f"removed group {args.name}")
+                return 0
+            if not args.email:
+                raise CliError("--email is required")
+            member = args.action == "add-member"
+            team.set_member(s, actor, group, team.find_agent(s, args.email), member)
+            print(f"{args.email} {'in' if member else 'out of'} {args.name}")
+    except ApiProblem as exc:
+        raise CliError(exc.message) from exc
+    return 0
+
+
+def cmd_api_token(args: argparse.Namespace) -> int:
+    from server import api_tokens
+    from server.errors import ApiProblem
+
+    db = _database(args)
+    try:
+        with db.session() as s:
+            if args.action == "list":
+                for t in s.scalars(select(models.ApiToken).order_by(models.ApiToken.id)):
+                    expires = f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never"
+                    print(
+                        f"{t.id}\t{t.name}\t{t.prefix}…\t{api_tokens.token_state(t)}\t"
+                        f"{','.join(t.scopes)}\texpires {expires}"
+                    )
+                return 0
+            if args.action == "create":
+                if not args.name:
+                    raise CliError("--name is required")
+                until = datetime.now(UTC) + args.expires if args.expires else None
+                made = api_tokens.create_token(
+                    s, name=args.name, scopes=args.scope, created_by=_operator(), expires_at=until
+                )
+                audit.record(
+                    s,
+                    "settings.api_token.create",
+                    actor_type="cli",
+                    actor_name=_operator(),
+                    target=f"{made.row.name} ({made.row.prefix}…)",
+                    scopes=",".join(made.row.scopes),
+                )
+                print(f"created API token {made.row.name} (id {made.row.id}); shown once:")
+                print(made.token)
+                return 0
+            if args.id is None:
+                raise CliError("--id is required")
+            row = api_tokens.get_token(s, args.id)
+            if api_tokens.revoke_token(s, row):
+                audit.record(
+                    s,
+                    "settings.api_token.revoke",
+                    actor_type="cli",
+                    actor_name=_operator(),
+                    target=f"{row.name} ({row.prefix}…)",
+                )
+            print(f"revoked API token {row.name}")
+    except ApiProblem as exc:
+        raise CliError(exc.message) from exc
+    return 0
+
+
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -383,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
         "identity-key": cmd_identity_key,
         "backup": cmd_backup,
         "restore": cmd_restore,
+        "agent": cmd_agent,
+        "group": cmd_group,
+        "api-token": cmd_api_token,
     }
     try:
         return commands.get(args.command, serve)(args)

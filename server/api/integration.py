@@ -61,6 +61,7 @@ def _token_caller(request: Request, scope: str) -> models.ApiToken:
             "send an API token (Authorization: Bearer hbt_...)",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    rejected: api_tokens.TokenRejected | None = None
     with database.session() as s:
         if not token.startswith(api_tokens.PREFIX):
             # A customer's or agent's session: a person, not the ISV's system.
@@ -77,27 +78,31 @@ def _token_caller(request: Request, scope: str) -> models.ApiToken:
         except api_tokens.TokenRejected as exc:
             rejected = exc
         else:
-            if scope not in (row.scopes or []):
-                audit.record(
-                    s,
-                    "api_token.use",
-                    actor_type="api",
-                    actor_id=row.id,
-                    actor_name=row.name,
-                    target=f"{request.method} {request.url.path}",
-                    outcome="denied",
-                    source=audit.source_of(request),
-                    needs=scope,
-                )
-                raise ApiProblem(403, ErrorCode.forbidden, f"this token lacks the scope {scope}")
-            return row
+            if scope in (row.scopes or []):
+                return row
+    # Refusals are recorded in a transaction of their own (the request's
+    # own is rolled back).
+    target = f"{request.method} {request.url.path}"
+    if rejected is None:
+        audit.record_now(
+            database,
+            "api_token.use",
+            actor_type="api",
+            actor_id=row.id,
+            actor_name=row.name,
+            target=target,
+            outcome="denied",
+            source=audit.source_of(request),
+            needs=scope,
+        )
+        raise ApiProblem(403, ErrorCode.forbidden, f"this token lacks the scope {scope}")
     audit.record_now(
         database,
         "api_token.use",
         actor_type="api",
         actor_id=rejected.token.id if rejected.token else None,
         actor_name=rejected.token.name if rejected.token else "",
-        target=f"{request.method} {request.url.path}",
+        target=target,
         outcome="failed",
         source=audit.source_of(request),
         reason=rejected.code.value,

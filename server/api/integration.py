@@ -260,13 +260,10 @@ async def _checked_url(request: Request, url: str) -> str:
 
 def webhook_out(db: DbSession, sub: models.WebhookSubscription) -> wire.Webhook:
     D = models.WebhookDelivery
-    counts = dict(
-        db.execute(
-            select(D.status, func.count()).where(D.subscription_id == sub.id).group_by(D.status)
-        )
-        .tuples()
-        .all()
-    )
+    rows = db.execute(
+        select(D.status, func.count()).where(D.subscription_id == sub.id).group_by(D.status)
+    ).all()
+    counts: dict[str, int] = {status: n for status, n in rows}
     return wire.Webhook(
         id=sub.id,
         url=sub.url,
@@ -362,7 +359,10 @@ async def update_webhook(
                 _audit(db, request, staff, "settings.webhook.update", target=sub.url, **changed)
             return webhook_out(db, sub)
 
-    return await run_in_threadpool(work)
+    out = await run_in_threadpool(work)
+    # Re-activated: its held-back events are due now.
+    request.app.state.webhooks.poke()
+    return out
 
 
 @router.delete("/admin/webhooks/{webhook_id}", status_code=204, responses=_ERRORS)

@@ -29,6 +29,7 @@ Breach is never re-implemented here: it is :func:`server.tickets.breached_clause
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from collections import Counter
@@ -46,6 +47,7 @@ from sqlalchemy import (
     Date,
     Engine,
     Integer,
+    String,
     bindparam,
     case,
     cast,
@@ -185,24 +187,78 @@ def _previous(session: Session, t: models.Ticket, names: Sequence[str]) -> dict[
     return out
 
 
+# What a ticket's rollup row needs of it.
+_STATE = (*_COUNTED, "first_response_s", "resolution_s", *DIMENSIONS)
+
+
 @dataclass
 class _Pending:
-    keys: set[tuple[date, int]] = field(default_factory=set)
+    """Changes a flush makes to the rollups, applied once it has written."""
+
+    deltas: dict[tuple[date, int], Counters] = field(default_factory=dict)
+    waits: dict[tuple[date, int], datetime] = field(default_factory=dict)
     counts: Counter[tuple[date, str, str]] = field(default_factory=Counter)
 
 
-def _count(pending: _Pending, created_at: datetime | None, values: dict[str, Any], n: int) -> None:
-    if created_at is None:
+def contribution(t: models.Ticket, at: datetime) -> tuple[Counters, datetime | None]:
+    """What one ticket adds to its ``report_days`` row, as of ``at`` (the same
+    sums as :func:`counter_columns`), and the last deadline at which its
+    breach could still change by itself (None: settled)."""
+    breached = tickets.is_breached(t, at)
+    rating = t.csat_rating
+    c = Counters(
+        created=1,
+        resolved=int(t.status in DONE),
+        ever_resolved=int(t.resolved_at is not None or bool(t.reopened)),
+        reopened=int(bool(t.reopened)),
+        csat_n=int(rating is not None),
+        csat_sum=rating or 0,
+        csat_positive=int(rating is not None and rating >= 4),
+        breached=int(breached),
+        first_response_n=int(t.first_response_s is not None),
+        resolution_n=int(t.resolution_s is not None),
+    )
+    wait = None
+    if not breached:
+        wait = _latest(
+            t.first_response_due if t.first_responded_at is None else None,
+            t.resolution_due if t.resolved_at is None else None,
+        )
+    return c, wait
+
+
+def _tally_ticket(pending: _Pending, t: models.Ticket, sign: int, at: datetime) -> None:
+    if t.created_at is None:
         return
-    utc = created_at.astimezone(UTC)
+    key = (utc_day(t.created_at), t.assignee_id or 0)
+    c, wait = contribution(t, at)
+    delta = pending.deltas.setdefault(key, Counters())
+    for f in COUNTER_NAMES:
+        setattr(delta, f, getattr(delta, f) + sign * getattr(c, f))
+    if sign > 0 and wait is not None:
+        pending.waits[key] = _latest(pending.waits.get(key), wait) or wait
+    utc = t.created_at.astimezone(UTC)
     for dim in DIMENSIONS:
-        pending.counts[(utc.date(), dim, values.get(dim) or "")] += n
-    pending.counts[(utc.date(), HOUR, f"{utc.hour:02d}")] += n
+        pending.counts[(utc.date(), dim, getattr(t, dim) or "")] += sign
+    pending.counts[(utc.date(), HOUR, f"{utc.hour:02d}")] += sign
+
+
+def _as_loaded(session: Session, t: models.Ticket) -> models.Ticket:
+    """A detached copy of ``t`` as it was loaded (what the database holds)."""
+    return models.Ticket(**_previous(session, t, _STATE))
 
 
 @event.listens_for(Session, "before_flush")
 def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) -> None:
+    """Derive the report columns of the tickets this flush writes and work out
+    what their rollup rows gain and lose: the old state out, the new one in.
+
+    A row's breach count is only used once every deadline its tickets had
+    pending has passed and :func:`settle` recomputed it from the tickets; so
+    taking a ticket's old contribution as of now is exact wherever it counts.
+    """
     pending = _Pending()
+    at = tickets.now()
     with session.no_autoflush:
         for obj in list(session.new):
             if (
@@ -220,29 +276,18 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
                     obj.created_at = tickets.now()
                 _describe(session, obj)
                 _derive(obj)
-                pending.keys.add((utc_day(obj.created_at), obj.assignee_id or 0))
-                _count(pending, obj.created_at, {d: getattr(obj, d) for d in DIMENSIONS}, 1)
+                _tally_ticket(pending, obj, 1, at)
         for obj in list(session.dirty):
             if not isinstance(obj, models.Ticket) or not session.is_modified(obj):
                 continue
-            moved = ("created_at", "assignee_id", *DIMENSIONS)
             if not _changed(obj, (*_COUNTED, *DIMENSIONS)):
                 continue
+            _tally_ticket(pending, _as_loaded(session, obj), -1, at)
             _derive(obj)
-            pending.keys.add((utc_day(obj.created_at), obj.assignee_id or 0))
-            if _changed(obj, moved):
-                old = _previous(session, obj, moved)
-                if old.get("created_at") is not None:
-                    pending.keys.add((utc_day(old["created_at"]), old.get("assignee_id") or 0))
-                if _changed(obj, ("created_at", *DIMENSIONS)):
-                    _count(pending, old.get("created_at"), old, -1)
-                    _count(pending, obj.created_at, {d: getattr(obj, d) for d in DIMENSIONS}, 1)
+            _tally_ticket(pending, obj, 1, at)
         for obj in list(session.deleted):
             if isinstance(obj, models.Ticket):
-                old = _previous(session, obj, ("created_at", "assignee_id", *DIMENSIONS))
-                if old.get("created_at") is not None:
-                    pending.keys.add((utc_day(old["created_at"]), old.get("assignee_id") or 0))
-                _count(pending, old.get("created_at"), old, -1)
+                _tally_ticket(pending, _as_loaded(session, obj), -1, at)
     # One flush at a time per session; a failed flush leaves nothing behind
     # because the next one overwrites this.
     session.info["report_pending"] = pending
@@ -251,16 +296,20 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     pending = session.info.pop("report_pending", None)
-    if not isinstance(pending, _Pending) or not (pending.keys or pending.counts):
+    if not isinstance(pending, _Pending):
         return
     conn = session.connection()
     at = tickets.now()
     # Sorted: concurrent transactions lock rows in the same order (PostgreSQL).
-    for day, key in sorted(pending.keys):
-        recompute_day(conn, day, key, at)
-    for (day, dim, value), n in sorted(pending.counts.items()):
-        if n:
-            _add_count(conn, day, dim, value, n)
+    for key in sorted(pending.deltas):
+        _apply_delta(conn, key, pending.deltas[key], pending.waits.get(key), at)
+    counts = [
+        {"day": day, "dimension": dim, "value": value, "n": n}
+        for (day, dim, value), n in sorted(pending.counts.items())
+        if n
+    ]
+    if counts:
+        conn.execute(_count_upsert(conn.dialect.name), counts)
 
 
 # --- counters -------------------------------------------------------------------------
@@ -370,13 +419,68 @@ def recompute_day(conn: Connection, day: date, key: int, at: datetime) -> None:
     )
 
 
-def _add_count(conn: Connection, day: date, dim: str, value: str, n: int) -> None:
-    stmt = _insert(conn, D, day=day, dimension=dim, value=value, created=n)
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[D.day, D.dimension, D.value], set_={"created": D.created + n}
-        )
+@functools.cache
+def _delta_upsert(dialect_name: str) -> Any:
+    """``report_days`` += a delta, the row made if missing; ``settles_at``
+    only moves later. Built once: the flush hooks run it for every ticket."""
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    stmt = dialect.insert(R).values(
+        day=bindparam("day", type_=Date()),
+        assignee_key=bindparam("assignee_key", type_=Integer()),
+        computed_at=bindparam("computed_at", type_=models.UTCDateTime()),
+        settles_at=bindparam("settles_at", type_=models.UTCDateTime()),
+        **{f: bindparam(f, type_=Integer()) for f in COUNTER_NAMES},
     )
+    new = stmt.excluded
+    later = case(
+        (new.settles_at.is_(None), R.settles_at),
+        (R.settles_at.is_(None), new.settles_at),
+        (new.settles_at > R.settles_at, new.settles_at),
+        else_=R.settles_at,
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[R.day, R.assignee_key],
+        set_={
+            **{f: getattr(R, f) + getattr(new, f) for f in COUNTER_NAMES},
+            "computed_at": new.computed_at,
+            "settles_at": later,
+        },
+    )
+
+
+@functools.cache
+def _count_upsert(dialect_name: str) -> Any:
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    stmt = dialect.insert(D).values(
+        day=bindparam("day", type_=Date()),
+        dimension=bindparam("dimension", type_=String()),
+        value=bindparam("value", type_=String()),
+        created=bindparam("n", type_=Integer()),
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[D.day, D.dimension, D.value],
+        set_={"created": D.created + stmt.excluded.created},
+    )
+
+
+def _apply_delta(
+    conn: Connection, key: tuple[date, int], delta: Counters, wait: datetime | None, at: datetime
+) -> None:
+    if not any(getattr(delta, f) for f in COUNTER_NAMES) and wait is None:
+        return
+    day, assignee = key
+    conn.execute(
+        _delta_upsert(conn.dialect.name),
+        {
+            "day": day,
+            "assignee_key": assignee,
+            "computed_at": at,
+            "settles_at": wait,
+            **{f: getattr(delta, f) for f in COUNTER_NAMES},
+        },
+    )
+    if delta.created < 0:
+        conn.execute(delete(R).where(R.day == day, R.assignee_key == assignee, R.created <= 0))
 
 
 def _day_of(conn: Connection) -> ColumnElement[date]:

@@ -399,12 +399,12 @@ class ReportDay(Base):
     """Ticket counters per UTC day of creation and assignee (0: nobody), so a
     year of reports adds up a few thousand rows instead of every ticket.
 
-    Derived data: server/reports.py recomputes a row whenever one of its
-    tickets changes and can rebuild the whole table. ``breached`` is as of
-    ``computed_at``; ``settles_at`` is the last SLA deadline of a ticket that
-    was not breached then and could still be (NULL: every ticket's breach is
-    settled), so the row is re-read from the tickets until that moment has
-    passed and the row was recomputed."""
+    Derived data: server/reports.py adjusts a row whenever one of its
+    tickets changes and can rebuild the whole table. ``breached`` may lag
+    for tickets whose SLA deadline was still ahead; ``settles_at`` is the
+    latest such deadline (NULL: every ticket's breach is settled), and until
+    it has passed and the row was recomputed, reports read those tickets
+    themselves."""
 
     __tablename__ = "report_days"
 

@@ -9,9 +9,10 @@ How a year of a million tickets is summed in well under a second:
   response and to resolution, a reopened flag). :func:`_before_flush` keeps
   them current for every ticket the ORM writes, wherever that happens.
 * ``report_days`` holds the counters per UTC day of creation and assignee;
-  :func:`_after_flush` recomputes the rows a flush touched, from the tickets
-  themselves, in the same transaction. ``report_day_counts`` counts tickets
-  per day and product, module, version or category (+1/-1 on change).
+  the flush hooks take a changed ticket's old contribution out of its row
+  and put the new one in, in the same transaction (upserts, no scans).
+  ``report_day_counts`` counts tickets per day and product, module, version
+  or category, and per UTC hour (+1/-1 on change).
 * A report adds up the rollup rows of the whole UTC days inside its period
   and reads the tickets of the partial days at either end. Rows whose SLA
   breach count could still change with time alone (a deadline not reached

@@ -147,6 +147,15 @@ def submit_5mb(url: str, s: requests.Session, runs: int) -> list[float]:
     return times
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc), in seconds."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def create_rate(url: str, sessions: list[requests.Session], seconds: float) -> tuple[float, int]:
     stop = time.monotonic() + seconds
     counts = [0] * len(sessions)
@@ -196,7 +205,11 @@ def main() -> int:
             sessions = [session_for(url, t) for t in tokens]
             submit_5mb(url, sessions[0], 3)  # warm-up
             times = submit_5mb(url, sessions[0], args.runs)
+            server_cpu0, client_cpu0, wall0 = cpu_seconds(proc.pid), time.process_time(), time.monotonic()
             rate, errors = create_rate(url, sessions, args.seconds)
+            wall = time.monotonic() - wall0
+            server_cpu = (cpu_seconds(proc.pid) - server_cpu0) / wall * 100
+            client_cpu = (time.process_time() - client_cpu0) / wall * 100
         finally:
             proc.terminate()
             proc.wait(10)
@@ -206,6 +219,8 @@ def main() -> int:
         "create_per_s": round(rate, 1),
         "clients": args.clients,
         "errors": errors,
+        "server_cpu_pct": round(server_cpu),
+        "load_generator_cpu_pct": round(client_cpu),
     }
     if args.json:
         print(json.dumps(result))

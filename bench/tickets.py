@@ -205,7 +205,8 @@ def main() -> int:
             sessions = [session_for(url, t) for t in tokens]
             submit_5mb(url, sessions[0], 3)  # warm-up
             times = submit_5mb(url, sessions[0], args.runs)
-            server_cpu0, client_cpu0, wall0 = cpu_seconds(proc.pid), time.process_time(), time.monotonic()
+            server_cpu0, client_cpu0 = cpu_seconds(proc.pid), time.process_time()
+            wall0 = time.monotonic()
             rate, errors = create_rate(url, sessions, args.seconds)
             wall = time.monotonic() - wall0
             server_cpu = (cpu_seconds(proc.pid) - server_cpu0) / wall * 100

@@ -10,6 +10,10 @@ Percentiles interpolate linearly between the two nearest values (what
 ``percentile_cont`` in SQL and ``numpy.percentile`` do): the median of
 60, 120, 300, 600 seconds is 210.
 
+A reader whose ticket scope is their groups (``tickets.read.group``
+without ``tickets.read.all``) gets the same report over the tickets they may
+read, and the conversations of their groups' members.
+
 Periods are half-open, ``[start, end)``; bucket boundaries (day, ISO week
 from Monday, calendar month) are midnights in the report's time zone, and
 the first and last buckets are cut to the period.
@@ -34,6 +38,7 @@ class ReportTable(StrEnum):
 
     summary = "summary"
     agents = "agents"
+    groups = "groups"
     volume = "volume"
     products = "products"
     modules = "modules"
@@ -90,6 +95,18 @@ class AgentReport(TicketMetrics):
     """Average review score (0-100) of those conversations."""
 
 
+class GroupReport(TicketMetrics):
+    """The tickets the group's members have (a member's tickets count in each
+    of their groups); members as they are now."""
+
+    group_id: int
+    group_name: str
+    members: int
+    chats: int = 0
+    quality_count: int = 0
+    quality_average: float | None = None
+
+
 class VolumePoint(_Model):
     label: str
     """The bucket in the report's time zone: 2025-03-07, 2025-W10, 2025-03."""
@@ -139,6 +156,7 @@ class Dashboard(_Model):
     generated_at: datetime
     overall: TicketMetrics
     agents: list[AgentReport]
+    groups: list[GroupReport]
     volume: list[VolumePoint]
     by_product: list[TopItem]
     by_module: list[TopItem]

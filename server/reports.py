@@ -64,14 +64,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, UOWTransaction, attributes
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import ColumnElement, UnaryExpression
+from sqlalchemy.sql.elements import ColumnElement, True_, UnaryExpression
 
 from protocol import reports as wire
 from protocol.models import ErrorCode
 from protocol.realtime import ConversationStatus
 from protocol.tickets import TicketStatus
-from server import models, tickets
+from server import models, permissions, tickets
 from server.errors import ApiProblem
+from server.permissions import Access
 
 T = models.Ticket
 R = models.ReportDay
@@ -596,14 +597,27 @@ def settle(session: Session, at: datetime) -> int:
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What a reader limited to their groups may see: the tickets of
+    ``server.permissions.ticket_clause`` and their groups' agents."""
+
+    tickets: ColumnElement[bool] = field(compare=False)
+    agents: frozenset[int]
+    groups: frozenset[int]
+
+
+@dataclass(frozen=True)
 class Filters:
     product: tuple[str, ...] = ()
     module: tuple[str, ...] = ()
     version: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
+    scope: Scope | None = None
+    """None: every ticket and conversation."""
 
     def __bool__(self) -> bool:
-        return any(getattr(self, d) for d in DIMENSIONS)
+        """Whether tickets must be read (rollups count every ticket)."""
+        return self.scope is not None or any(getattr(self, d) for d in DIMENSIONS)
 
     @property
     def tickets_only(self) -> bool:
@@ -611,7 +625,12 @@ class Filters:
         return bool(self.module or self.version or self.category)
 
     def clauses(self) -> list[ColumnElement[bool]]:
-        return [_DIM_COLUMNS[d].in_(getattr(self, d)) for d in DIMENSIONS if getattr(self, d)]
+        out: list[ColumnElement[bool]] = [
+            _DIM_COLUMNS[d].in_(getattr(self, d)) for d in DIMENSIONS if getattr(self, d)
+        ]
+        if self.scope is not None:
+            out.append(self.scope.tickets)
+        return out
 
     def wire(self) -> wire.ReportFilters:
         return wire.ReportFilters(**{d: list(getattr(self, d)) for d in DIMENSIONS})
@@ -889,6 +908,24 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def _counter_metrics(c: Counters) -> dict[str, Any]:
+    return {
+        "created": c.created,
+        "resolved": c.resolved,
+        "resolution_rate": _ratio(c.resolved, c.created),
+        "ever_resolved": c.ever_resolved,
+        "reopened": c.reopened,
+        "reopen_rate": _ratio(c.reopened, c.ever_resolved),
+        "csat": wire.CsatStats(
+            count=c.csat_n,
+            average=_ratio(c.csat_sum, c.csat_n),
+            positive_rate=_ratio(c.csat_positive, c.csat_n),
+        ),
+        "breached": c.breached,
+        "breach_rate": _ratio(c.breached, c.created),
+    }
+
+
 def _metrics(walker: _Walker, key: int | None, c: Counters) -> dict[str, Any]:
     return {
         "created": c.created,
@@ -1017,6 +1054,8 @@ def _conversations(q: Query) -> list[ColumnElement[bool]]:
     out = [C.created_at >= q.start, C.created_at < q.end]
     if q.filters.product:
         out.append(C.product.in_(q.filters.product))
+    if q.filters.scope is not None:
+        out.append(C.assignee_id.in_(q.filters.scope.agents))
     return out
 
 
@@ -1068,6 +1107,68 @@ def _quality_by_agent(db: Session, q: Query) -> dict[int, tuple[int, float]]:
 
 
 # --- the dashboard --------------------------------------------------------------------
+
+
+def _groups(
+    db: Session,
+    q: Query,
+    per_key: dict[int, Counters],
+    chat_counts: dict[int, int],
+    quality: dict[int, tuple[int, float]],
+) -> list[wire.GroupReport]:
+    """Each group's members' numbers added up; medians and p90 from the
+    period's tickets of its members (read, not walked: several assignees)."""
+    G, M = models.AgentGroup, models.GroupMember
+    stmt = select(G.id, G.name, M.agent_id).outerjoin(M, M.group_id == G.id)
+    if q.filters.scope is not None:
+        stmt = stmt.where(G.id.in_(q.filters.scope.groups))
+    groups: dict[int, tuple[str, set[int]]] = {}
+    for gid, name, agent_id in db.execute(stmt.order_by(G.name, G.id)):
+        members = groups.setdefault(gid, (name, set()))[1]
+        if agent_id is not None:
+            members.add(agent_id)
+    out = []
+    for gid, (name, members) in groups.items():
+        c = Counters()
+        for m in members:
+            c.add(per_key.get(m, Counters()))
+        values: dict[str, list[int]] = {"first_response_s": [], "resolution_s": []}
+        if members and (c.first_response_n or c.resolution_n):
+            for fr, rs in db.execute(
+                select(T.first_response_s, T.resolution_s).where(
+                    T.assignee_id.in_(members), *_in(q.start, q.end), *q.filters.clauses()
+                )
+            ):
+                if fr is not None:
+                    values["first_response_s"].append(fr)
+                if rs is not None:
+                    values["resolution_s"].append(rs)
+        durations = {}
+        for column, name_ in (
+            ("first_response_s", "first_response"),
+            ("resolution_s", "resolution_time"),
+        ):
+            vs = sorted(values[column])
+            durations[name_] = wire.DurationStats(
+                count=len(vs), median_s=percentile(vs, 0.5), p90_s=percentile(vs, 0.9)
+            )
+        scored = [quality[m] for m in members if m in quality]
+        n = sum(k for k, _ in scored)
+        out.append(
+            wire.GroupReport(
+                group_id=gid,
+                group_name=name,
+                members=len(members),
+                chats=sum(chat_counts.get(m, 0) for m in members),
+                quality_count=n,
+                quality_average=sum(k * avg for k, avg in scored) / n if n else None,
+                **{
+                    **_counter_metrics(c),
+                    **durations,
+                },
+            )
+        )
+    return out
 
 
 @dataclass
@@ -1149,6 +1250,7 @@ def dashboard(db: Session, q: Query, at: datetime | None = None) -> wire.Dashboa
         )
     # Agents by name, the unassigned last.
     agents.sort(key=lambda a: (a.agent_id is None, a.agent_name.casefold(), a.agent_id or 0))
+    groups = _groups(db, q, per_key, chat_counts, quality)
     totals = helper.result() if helper is not None else _totals(db, q, overall)
     overall_metrics = totals.overall or wire.TicketMetrics(**_metrics(walker, None, overall))
     prev_start, prev_end = q.previous
@@ -1165,6 +1267,7 @@ def dashboard(db: Session, q: Query, at: datetime | None = None) -> wire.Dashboa
         generated_at=at,
         overall=overall_metrics,
         agents=agents,
+        groups=groups,
         volume=totals.volume,
         by_product=_top(totals.now_dims["product"], totals.prev_dims["product"], q.top),
         by_module=_top(totals.now_dims["module"], totals.prev_dims["module"], q.top),
@@ -1198,6 +1301,8 @@ def table_rows(board: wire.Dashboard, name: wire.ReportTable) -> list[dict[str, 
         return [flatten(board.overall)]
     if name == T_.agents:
         return [flatten(a) for a in board.agents]
+    if name == T_.groups:
+        return [flatten(g) for g in board.groups]
     if name == T_.volume:
         return [flatten(v) for v in board.volume]
     items = {
@@ -1212,6 +1317,7 @@ def table_rows(board: wire.Dashboard, name: wire.ReportTable) -> list[dict[str, 
 _EMPTY_COLUMNS: dict[wire.ReportTable, type[BaseModel]] = {
     wire.ReportTable.summary: wire.TicketMetrics,
     wire.ReportTable.agents: wire.AgentReport,
+    wire.ReportTable.groups: wire.GroupReport,
     wire.ReportTable.volume: wire.VolumePoint,
     wire.ReportTable.products: wire.TopItem,
     wire.ReportTable.modules: wire.TopItem,
@@ -1284,6 +1390,18 @@ def rubric_out(db: Session, r: models.QualityRubric) -> wire.Rubric:
     )
 
 
+def scope_for(db: Session, access: Access) -> Scope | None:
+    """None for readers of every ticket; else the tickets ``access`` may read
+    (``server.permissions.ticket_clause``) and its groups' agents."""
+    if access.has("tickets.read.all"):
+        return None
+    clause = permissions.ticket_clause(access)
+    if isinstance(clause, True_):
+        return None
+    agents = permissions.group_members(db, access.group_ids) | {access.agent_id}
+    return Scope(tickets=clause, agents=frozenset(agents), groups=access.group_ids)
+
+
 def get_rubric(db: Session, rubric_id: int) -> models.QualityRubric:
     r = db.get(models.QualityRubric, rubric_id)
     if r is None:
@@ -1337,12 +1455,19 @@ def weighted_percent(criteria: Sequence[wire.Criterion], scores: dict[str, int])
 
 
 def score_conversation(
-    db: Session, conversation_id: int, body: wire.ScoreIn, reviewer: models.Agent
+    db: Session,
+    conversation_id: int,
+    body: wire.ScoreIn,
+    reviewer: models.Agent,
+    scope: Scope | None = None,
 ) -> tuple[models.QualityScore, bool]:
-    """Store the reviewer's score of a closed conversation (or revise theirs)."""
+    """Store the reviewer's score of a closed conversation (or revise theirs);
+    a reviewer limited to their groups scores their members' conversations."""
     conv = db.get(models.Conversation, conversation_id)
     if conv is None:
         raise ApiProblem(404, ErrorCode.not_found, f"no conversation {conversation_id}")
+    if scope is not None and conv.assignee_id not in scope.agents:
+        raise ApiProblem(403, ErrorCode.forbidden, "the conversation is outside your groups")
     if conv.status != ConversationStatus.closed:
         raise ApiProblem(409, ErrorCode.conflict, "only a closed conversation can be scored")
     if conv.assignee_id is None:
@@ -1442,6 +1567,7 @@ def score_query(
     start: datetime | None = None,
     end: datetime | None = None,
     product: Sequence[str] = (),
+    scope: Scope | None = None,
 ) -> Any:
     S = models.QualityScore
     C = models.Conversation
@@ -1458,12 +1584,14 @@ def score_query(
         stmt = stmt.where(C.created_at < end)
     if product:
         stmt = stmt.where(C.product.in_(product))
+    if scope is not None:
+        stmt = stmt.where(S.agent_id.in_(scope.agents))
     return stmt
 
 
 def iter_scores(db: Session, q: Query) -> Iterator[dict[str, Any]]:
     """The scores of conversations started in the period, for CSV."""
-    stmt = score_query(start=q.start, end=q.end, product=q.filters.product)
+    stmt = score_query(start=q.start, end=q.end, product=q.filters.product, scope=q.filters.scope)
     rows = db.scalars(stmt.order_by(models.QualityScore.id)).all()
     for s in scores_out(db, rows):
         flat = flatten(s)

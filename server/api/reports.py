@@ -1,13 +1,17 @@
 """Supervisor reports (``/api/v1/reports``): the dashboard, CSV exports of
 its tables, and conversation quality review (rubrics and scores).
 
-Every route is for supervisors and administrators. ``from``/``to`` are ISO
-times; without an offset (or a bare date) they are wall-clock times in
-``tz``. Each CSV export is recorded in the audit log.
+Reading needs ``reports.read``; CSV also ``export``; rubrics and scoring
+``conversations.score`` (supervisors hold all but ``export`` by default).
+A reader whose ticket scope is their groups sees their groups' tickets and
+agents only. ``from``/``to`` are ISO times; without an offset (or a bare
+date) they are wall-clock times in ``tz``. Each CSV export is recorded in
+the audit log.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,11 +19,12 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy import func, select
 
 from protocol import reports as wire
-from protocol.models import ErrorBody, ErrorCode, Role
+from protocol.models import ErrorBody, ErrorCode
 from server import audit, models, reports, tickets
-from server.auth import CurrentAgent, Db, role_at_least
+from server.auth import Db
 from server.db import Database
 from server.errors import ApiProblem
+from server.permissions import Permission, Staff
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
@@ -38,13 +43,9 @@ def _database(request: Request) -> Database:
     return database
 
 
-def require_reader(agent: CurrentAgent) -> models.Agent:
-    if not role_at_least(agent, Role.supervisor):
-        raise ApiProblem(403, ErrorCode.forbidden, "reports are for supervisors and administrators")
-    return agent
-
-
-Reader = Annotated[models.Agent, Depends(require_reader)]
+Reader = Annotated[Staff, Permission("reports.read")]
+Exporter = Annotated[Staff, Permission("reports.read", "export", audit_as="report.export")]
+Reviewer = Annotated[Staff, Permission("conversations.score")]
 FilterValues = Annotated[list[str] | None, Query()]
 
 
@@ -77,6 +78,14 @@ def report_query(
     return reports.make_query(start, end, tz, bucket, filters, top)
 
 
+def _scoped(request: Request, staff: Staff, q: reports.Query) -> reports.Query:
+    with _database(request).session() as s:
+        scope = reports.scope_for(s, staff.access)
+    if scope is None:
+        return q
+    return replace(q, filters=replace(q.filters, scope=scope))
+
+
 ReportQuery = Annotated[reports.Query, Depends(report_query)]
 
 
@@ -92,18 +101,20 @@ def _board(request: Request, q: reports.Query) -> wire.Dashboard:
 
 
 @router.get("/dashboard", response_model=wire.Dashboard, responses=_ERRORS)
-def dashboard(request: Request, agent: Reader, q: ReportQuery) -> wire.Dashboard:
-    """Every metric of the period: overall, per agent, volume over time and
-    the top products, modules, versions and categories."""
-    return _board(request, q)
+def dashboard(request: Request, staff: Reader, q: ReportQuery) -> wire.Dashboard:
+    """Every metric of the period: overall, per agent, per group, volume over
+    time and the top products, modules, versions and categories."""
+    return _board(request, _scoped(request, staff, q))
 
 
 @router.get("/{name}.csv", response_class=Response, responses=_ERRORS)
-def export(name: wire.ReportTable, request: Request, agent: Reader, q: ReportQuery) -> Response:
+def export(name: wire.ReportTable, request: Request, staff: Exporter, q: ReportQuery) -> Response:
     """One table of the dashboard (or the period's quality scores) as CSV:
     UTF-8 with a byte-order mark; cells that a spreadsheet would run as a
     formula start with an apostrophe."""
     database = _database(request)
+    agent = staff.agent
+    q = _scoped(request, staff, q)
     if name == wire.ReportTable.scores:
         with database.session(serialize=False) as s:
             rows = list(reports.iter_scores(s, q))
@@ -139,8 +150,9 @@ def export(name: wire.ReportTable, request: Request, agent: Reader, q: ReportQue
 
 
 def _audit_rubric(
-    request: Request, db: Db, agent: models.Agent, action: str, rubric: models.QualityRubric
+    request: Request, db: Db, staff: Staff, action: str, rubric: models.QualityRubric
 ) -> None:
+    agent = staff.agent
     audit.record(
         db,
         action,
@@ -154,7 +166,7 @@ def _audit_rubric(
 
 
 @router.get("/quality/rubrics", response_model=wire.RubricList, responses=_ERRORS)
-def list_rubrics(agent: Reader, db: Db, include_inactive: bool = False) -> wire.RubricList:
+def list_rubrics(staff: Reader, db: Db, include_inactive: bool = False) -> wire.RubricList:
     stmt = select(models.QualityRubric).order_by(models.QualityRubric.name, models.QualityRubric.id)
     if not include_inactive:
         stmt = stmt.where(models.QualityRubric.active.is_(True))
@@ -162,34 +174,34 @@ def list_rubrics(agent: Reader, db: Db, include_inactive: bool = False) -> wire.
 
 
 @router.post("/quality/rubrics", response_model=wire.Rubric, status_code=201, responses=_ERRORS)
-def create_rubric(body: wire.RubricIn, request: Request, agent: Reader, db: Db) -> wire.Rubric:
-    rubric = reports.create_rubric(db, body, agent)
-    _audit_rubric(request, db, agent, "quality.rubric_create", rubric)
+def create_rubric(body: wire.RubricIn, request: Request, staff: Reviewer, db: Db) -> wire.Rubric:
+    rubric = reports.create_rubric(db, body, staff.agent)
+    _audit_rubric(request, db, staff, "quality.rubric_create", rubric)
     return reports.rubric_out(db, rubric)
 
 
 @router.get("/quality/rubrics/{rubric_id}", response_model=wire.Rubric, responses=_ERRORS)
-def get_rubric(rubric_id: int, agent: Reader, db: Db) -> wire.Rubric:
+def get_rubric(rubric_id: int, staff: Reader, db: Db) -> wire.Rubric:
     return reports.rubric_out(db, reports.get_rubric(db, rubric_id))
 
 
 @router.put("/quality/rubrics/{rubric_id}", response_model=wire.Rubric, responses=_ERRORS)
 def update_rubric(
-    rubric_id: int, body: wire.RubricIn, request: Request, agent: Reader, db: Db
+    rubric_id: int, body: wire.RubricIn, request: Request, staff: Reviewer, db: Db
 ) -> wire.Rubric:
     """Rename, describe, (de)activate; criteria change only while unused."""
     rubric = reports.get_rubric(db, rubric_id)
     reports.update_rubric(db, rubric, body)
-    _audit_rubric(request, db, agent, "quality.rubric_update", rubric)
+    _audit_rubric(request, db, staff, "quality.rubric_update", rubric)
     return reports.rubric_out(db, rubric)
 
 
 @router.delete("/quality/rubrics/{rubric_id}", status_code=204, responses=_ERRORS)
-def delete_rubric(rubric_id: int, request: Request, agent: Reader, db: Db) -> Response:
+def delete_rubric(rubric_id: int, request: Request, staff: Reviewer, db: Db) -> Response:
     """Only a rubric nothing was scored with; deactivate the others."""
     rubric = reports.get_rubric(db, rubric_id)
     reports.delete_rubric(db, rubric)
-    _audit_rubric(request, db, agent, "quality.rubric_delete", rubric)
+    _audit_rubric(request, db, staff, "quality.rubric_delete", rubric)
     return Response(status_code=204)
 
 
@@ -199,18 +211,19 @@ def delete_rubric(rubric_id: int, request: Request, agent: Reader, db: Db) -> Re
     responses=_ERRORS,
 )
 def score_conversation(
-    conversation_id: int, body: wire.ScoreIn, response: Response, agent: Reader, db: Db
+    conversation_id: int, body: wire.ScoreIn, response: Response, staff: Reviewer, db: Db
 ) -> wire.QualityScore:
     """Score a closed conversation against a rubric: 201 the first time,
     200 when the reviewer revises their score."""
-    row, created = reports.score_conversation(db, conversation_id, body, agent)
+    scope = reports.scope_for(db, staff.access)
+    row, created = reports.score_conversation(db, conversation_id, body, staff.agent, scope)
     response.status_code = 201 if created else 200
     return reports.score_out(db, row)
 
 
 @router.get("/quality/scores", response_model=wire.QualityScoreList, responses=_ERRORS)
 def list_scores(
-    agent: Reader,
+    staff: Reader,
     db: Db,
     conversation_id: int | None = None,
     agent_id: int | None = None,
@@ -232,6 +245,7 @@ def list_scores(
         reviewer_id=reviewer_id,
         start=start,
         end=end,
+        scope=reports.scope_for(db, staff.access),
     )
     total = db.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = db.scalars(

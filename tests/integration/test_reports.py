@@ -74,6 +74,8 @@ class Plan:
 class World:
     server: LiveServer
     sup: Client
+    lead: Client
+    plain_sup: Client
     admin: Client
     ann: Client
     bob: Client
@@ -102,9 +104,36 @@ def _status(a: Client, tid: int, status: str) -> None:
 
 def build_world(server: LiveServer) -> World:
     sup = staff(server, "sup@vendor.example", Role.supervisor)
+    lead = staff(server, "lead@vendor.example", Role.supervisor)
+    plain_sup = staff(server, "plain@vendor.example", Role.supervisor)
     admin = staff(server, "root@vendor.example", Role.admin)
     ann = staff(server, "ann@vendor.example", Role.agent)
     bob = staff(server, "bob@vendor.example", Role.agent)
+    with server.db.session() as s:
+        ids_by_name = {a.name: a.id for a in s.query(models.Agent)}
+        # sup may export; lead sees only the tickets of their group.
+        s.add(models.AgentGrant(agent_id=ids_by_name["sup"], permission="export", allowed=True))
+        s.add_all(
+            [
+                models.AgentGrant(
+                    agent_id=ids_by_name["lead"], permission="tickets.read.all", allowed=False
+                ),
+                models.AgentGrant(
+                    agent_id=ids_by_name["lead"], permission="tickets.read.group", allowed=True
+                ),
+            ]
+        )
+        ledger_team = models.AgentGroup(name="Ledger team")
+        payroll_team = models.AgentGroup(name="Payroll team")
+        s.add_all([ledger_team, payroll_team])
+        s.flush()
+        s.add_all(
+            [
+                models.GroupMember(group_id=ledger_team.id, agent_id=ids_by_name["ann"]),
+                models.GroupMember(group_id=ledger_team.id, agent_id=ids_by_name["lead"]),
+                models.GroupMember(group_id=payroll_team.id, agent_id=ids_by_name["bob"]),
+            ]
+        )
     alice = customer(server, "alice")
     # Bo's host sends no product: it comes from his identity.
     bo = customer(server, "bo", product="PayrollCloud", product_version="4.0")
@@ -183,6 +212,7 @@ def build_world(server: LiveServer) -> World:
             ("B", "bob", local(5, 11), 300, "closed"),
             ("C", "bob", local(6, 9), None, "assigned"),
             ("D", "sup", local(6, 10), 60, "closed"),
+            ("E", "ann", local(20, 10, month=2), 60, "closed"),  # before the period
         ):
             conv = models.Conversation(
                 customer_id=customers["alice"],
@@ -212,7 +242,7 @@ def build_world(server: LiveServer) -> World:
                         created_at=started + timedelta(seconds=30 + waited),
                     )
                 )
-    return World(server, sup, admin, ann, bob, ids, agents, conversations)
+    return World(server, sup, lead, plain_sup, admin, ann, bob, ids, agents, conversations)
 
 
 PG_ADMIN_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
@@ -305,6 +335,19 @@ def test_every_metric_for_a_week_in_shanghai(world: World) -> None:
     assert nobody["first_response"] == {"count": 0, "median_s": None, "p90_s": None}
     assert nobody["resolution_time"]["median_s"] == 1800.0
 
+    # Groups add up their members (members as they are now).
+    ledger, payroll = b["groups"]
+    assert (ledger["group_name"], ledger["members"], ledger["created"]) == ("Ledger team", 2, 3)
+    assert ledger["first_response"] == ann["first_response"]
+    assert ledger["resolution_time"] == ann["resolution_time"]
+    assert (ledger["csat"], ledger["breached"], ledger["chats"]) == (ann["csat"], 1, 1)
+    assert (payroll["group_name"], payroll["created"], payroll["breach_rate"]) == (
+        "Payroll team",
+        2,
+        approx(0.5),
+    )
+    assert payroll["first_response"] == bob["first_response"]
+
     assert [(v["label"], v["created"]) for v in b["volume"]] == [
         ("2025-03-03", 2),
         ("2025-03-04", 1),
@@ -392,6 +435,7 @@ def test_csv_matches_json(world: World) -> None:
     tables = {
         "summary": [b["overall"]],
         "agents": b["agents"],
+        "groups": b["groups"],
         "volume": b["volume"],
         "products": b["by_product"],
         "modules": b["by_module"],
@@ -437,7 +481,9 @@ def test_csv_matches_json(world: World) -> None:
 
     # Exports are audited.
     entries = world.admin.ok(
-        "GET", "/admin/audit", params={"action": "report.export", "per_page": 100}
+        "GET",
+        "/admin/audit",
+        params={"action": "report.export", "outcome": "ok", "per_page": 100},
     )["entries"]
     assert {e["target"] for e in entries} >= set(tables)
     assert all(e["actor_name"] == "sup@vendor.example" for e in entries)
@@ -445,22 +491,57 @@ def test_csv_matches_json(world: World) -> None:
 
 
 def test_agents_are_refused(world: World) -> None:
-    for method, path in (
-        ("GET", "/reports/dashboard"),
-        ("GET", "/reports/agents.csv"),
-        ("GET", "/reports/quality/rubrics"),
-        ("GET", "/reports/quality/scores"),
-        ("POST", "/reports/quality/rubrics"),
-        ("PUT", f"/reports/quality/conversations/{world.conversations['A']}/score"),
+    for method, path, needs in (
+        ("GET", "/reports/dashboard", "reports.read"),
+        ("GET", "/reports/agents.csv", "reports.read"),
+        ("GET", "/reports/quality/rubrics", "reports.read"),
+        ("GET", "/reports/quality/scores", "reports.read"),
+        ("POST", "/reports/quality/rubrics", "conversations.score"),
+        (
+            "PUT",
+            f"/reports/quality/conversations/{world.conversations['A']}/score",
+            "conversations.score",
+        ),
     ):
         r = world.ann.req(method, path, params=PERIOD, json={})
         assert r.status_code == 403, (path, r.text)
         assert r.json()["error"]["code"] == "forbidden"
+        assert needs in r.json()["error"]["message"]
     r = requests.get(f"{world.server.url}/api/v1/reports/dashboard", timeout=10)
     assert r.status_code == 401
     assert world.admin.req("GET", "/reports/dashboard", params=PERIOD).status_code == 200
-    entries = world.admin.ok("GET", "/admin/audit", params={"action": "report.export"})
-    assert all(e["actor_name"] != "ann@vendor.example" for e in entries["entries"])
+    # A supervisor reads reports but exports only when granted "export".
+    assert world.plain_sup.req("GET", "/reports/dashboard", params=PERIOD).status_code == 200
+    r = world.plain_sup.req("GET", "/reports/agents.csv", params=PERIOD)
+    assert r.status_code == 403 and "export" in r.json()["error"]["message"]
+    entries = world.admin.ok(
+        "GET", "/admin/audit", params={"action": "report.export", "outcome": "denied"}
+    )["entries"]
+    assert {e["actor_name"] for e in entries} == {"ann@vendor.example", "plain@vendor.example"}
+
+
+def test_a_supervisor_of_one_group_sees_that_group(world: World) -> None:
+    b = world.lead.ok("GET", "/reports/dashboard", params=PERIOD)
+    # Only the tickets ann (their group) has: T1, T2, T6.
+    assert b["overall"]["created"] == 3
+    assert [a["agent_name"] for a in b["agents"]] == ["ann"]
+    assert [g["group_name"] for g in b["groups"]] == ["Ledger team"]
+    assert b["overall"]["first_response"]["median_s"] == 600.0
+    assert [(i["value"], i["count"]) for i in b["by_product"]] == [("LedgerPro", 3)]
+    assert sum(v["created"] for v in b["volume"]) == 3
+    assert b["chats"]["conversations"] == 1  # ann's
+    # They score their group's conversations only.
+    rubric = world.lead.ok(
+        "POST", "/reports/quality/rubrics", json={"name": "Lead's", "criteria": [{"name": "Tone"}]}
+    )
+    body = {"rubric_id": rubric["id"], "scores": [{"criterion": "Tone", "score": 5}]}
+    conv = world.conversations
+    r = world.lead.req("PUT", f"/reports/quality/conversations/{conv['B']}/score", json=body)
+    assert r.status_code == 403
+    r = world.lead.req("PUT", f"/reports/quality/conversations/{conv['E']}/score", json=body)
+    assert r.status_code == 201
+    mine = world.lead.ok("GET", "/reports/quality/scores")["scores"]
+    assert {s["agent_name"] for s in mine} == {"ann"}
 
 
 @pytest.mark.parametrize(
@@ -557,10 +638,13 @@ def test_quality_review(world: World) -> None:
     assert agent_row(b, "ann")["quality_count"] == 2
     assert agent_row(b, "ann")["quality_average"] == approx(80.0)  # (60 + 100) / 2
     assert agent_row(b, "bob")["quality_average"] == approx(80.0)
-    before = board(world, **{"from": "2025-02-01", "to": "2025-03-01"})
+    before = board(world, **{"from": "2025-02-21", "to": "2025-03-01"})
     assert all(a["quality_count"] == 0 for a in before["agents"])
 
-    listed = sup.ok("GET", "/reports/quality/scores", params={"agent_id": world.agent_ids["ann"]})
+    week = {"from": "2025-03-02T16:00:00Z", "to": "2025-03-09T16:00:00Z"}
+    listed = sup.ok(
+        "GET", "/reports/quality/scores", params={"agent_id": world.agent_ids["ann"], **week}
+    )
     assert listed["total"] == 2
     assert {s["reviewer_name"] for s in listed["scores"]} == {"sup", "root"}
     assert listed["scores"][0]["scores"][1] == {"criterion": "Accuracy", "score": 3}

@@ -394,3 +394,8 @@ def assign(
     add_event(
         db, ticket, agent_actor(by), "assigned", body=target.name if target else "", internal=True
     )
+
+
+# Whatever process writes tickets keeps the report rollups current: the flush
+# hooks live in server.reports (imported last, as it imports this module).
+from server import reports as _reports  # noqa: E402, F401

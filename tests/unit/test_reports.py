@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import os
 import random
+import subprocess
+import sys
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -27,6 +29,8 @@ from protocol.tickets import TicketStatus
 from server import models, reports, tickets
 from server.db import Database, alembic_config, sqlite_url
 from server.errors import ApiProblem
+
+REPO = Path(__file__).resolve().parents[2]
 
 PRODUCTS = ["LedgerPro", "PayrollCloud", "TaxDesk"]
 MODULES = ["Invoices", "Reports", "Import", ""]
@@ -524,3 +528,31 @@ def test_migration_backfills_existing_tickets(tmp_path: Path) -> None:
             ).all()
         )
     assert counts == {"LedgerPro": 1, "TaxDesk": 1}
+
+
+def test_a_process_that_only_writes_tickets_keeps_the_rollups(tmp_path: Path) -> None:
+    """The hooks come with server.tickets, not only with the web app (the
+    command line releases a disabled agent's tickets, for one)."""
+    Database(sqlite_url(tmp_path)).upgrade()  # here: the migration imports server.reports
+    code = f"""
+import sys
+from pathlib import Path
+from protocol import tickets as wire
+from server import models, tickets
+from server.db import Database, sqlite_url
+db = Database(sqlite_url(Path({str(tmp_path)!r})))
+with db.session() as s:
+    c = models.Customer(external_id="c", product="TaxDesk")
+    s.add(c)
+    s.flush()
+    body = wire.TicketCreate(client_key="k-000001", subject="s", category="bug")
+    tickets.create_ticket(s, c, body, 1 << 20)
+assert "server.api.reports" not in sys.modules
+with db.session() as s:
+    print(s.query(models.ReportDay).one().created, s.get(models.Ticket, 1).product)
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "TaxDesk"]

@@ -30,11 +30,16 @@ def make_token(**claims: Any) -> str:
 def pipe() -> Iterator[tuple[IO[bytes], int]]:
     """A real OS pipe: (read end as a file object, write end fd)."""
     r, w = os.pipe()
+    pipe_inode = os.fstat(w).st_ino
     reader = os.fdopen(r, "rb", buffering=0)
     yield reader, w
     reader.close()
-    with contextlib.suppress(OSError):  # some tests close it themselves
-        os.close(w)
+    # Some tests close the write end themselves; the number may since have
+    # been given to another file (other threads open sockets): close it only
+    # if it is still this pipe.
+    with contextlib.suppress(OSError):
+        if os.fstat(w).st_ino == pipe_inode:
+            os.close(w)
 
 
 def test_reads_one_line_from_a_pipe(pipe: tuple[IO[bytes], int]) -> None:
@@ -146,9 +151,11 @@ def test_malformed_tokens(pipe: tuple[IO[bytes], int], data: bytes, message: str
         os.write(w, data)
         os.close(w)
 
-    threading.Thread(target=writer).start()
+    thread = threading.Thread(target=writer)
+    thread.start()
     with pytest.raises(IdentityError, match=message):
         read_identity_stdin(reader, timeout_s=2)
+    thread.join()
 
 
 def test_closed_stream() -> None:

@@ -33,7 +33,7 @@ PENDING = {
     ("GET", "/api/v1/agent/customers/{customer_id}"),
     ("GET", "/api/v1/agent/presence"),
 }
-PENDING_PREFIXES = ("/api/v1/reports",)
+PENDING_PREFIXES: tuple[str, ...] = ()
 
 
 @pytest.fixture(scope="module")

@@ -148,7 +148,8 @@ def test_bot_answer_feedback_and_a_new_conversation(
     assert bot.seq == 2 and bot.prev_seq == 1
     assert 1 <= len(bot.articles) <= 3
     assert any("password" in str(a["title"]).lower() for a in bot.articles)
-    assert c.store.resume_points()[cid] == 2
+    # The store records the resume point when it files the message: wait for it.
+    c.wait(lambda: c.store.resume_points().get(cid) == 2)
 
     c.client.feedback(cid, 2, True)
     c.wait(

@@ -595,8 +595,12 @@ def test_resume_replays_what_was_missed_exactly_once(
     assert {"conversation_id": conv.id, "after_seq": 3} in resume
     assert [m.text for m in h.store.messages(conv.id)] == fake.texts(conv.id)
     assert h.store.resume_points()[conv.id] == 5
-    new = [m for e in h.events.of(MessagesChanged) for m in e.messages]
-    assert sorted(m.seq for m in new) == [1, 2, 3, 4, 5], "each shown once"
+    # Events reach the listener after the store files them: wait for all five.
+    def shown() -> list[int]:
+        return sorted(m.seq for e in h.events.of(MessagesChanged) for m in e.messages)
+
+    h.events.wait(lambda: set(shown()) == {1, 2, 3, 4, 5})
+    assert shown() == [1, 2, 3, 4, 5], "each shown once"
 
 
 def test_duplicate_frames_are_ignored(fake: FakeChat, make: Callable[..., Harness]) -> None:
@@ -640,8 +644,12 @@ def test_expired_token_is_refreshed_then_reconnects(
     # Expired again later: the service closes 4401 on the open connection.
     fake.tokens = set()
     fake.drop_all(CloseCode.unauthorized)
-    h.events.wait(lambda: h.service.refreshes == 2 and h.client.state == "online")
-    assert fake.hellos[-1]["token"] == "tok-r2"
+    h.events.wait(
+        lambda: h.service.refreshes == 2
+        and fake.hellos[-1]["token"] == "tok-r2"
+        and h.client.state == "online"
+    )
+    assert [x["token"] for x in fake.hellos][-1] == "tok-r2"
 
 
 def test_lost_session_waits_for_sign_in(fake: FakeChat, make: Callable[..., Harness]) -> None:

@@ -71,6 +71,7 @@ from protocol.models import ErrorCode
 from protocol.realtime import ConversationStatus
 from protocol.tickets import TicketStatus
 from server import models, permissions, tickets
+from server.csvtext import safe_cell
 from server.errors import ApiProblem
 from server.permissions import Access
 
@@ -1343,20 +1344,6 @@ def _columns_of(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 def columns(name: wire.ReportTable) -> list[str]:
     return _columns_of(_EMPTY_COLUMNS[name])
-
-
-def safe_cell(value: Any) -> str:
-    """A CSV cell a spreadsheet shows as text, never runs as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        value = "; ".join(str(v) for v in value)
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def to_csv(header: Sequence[str], rows: Iterable[dict[str, Any]]) -> str:

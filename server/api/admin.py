@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, select
 
 from server import audit, models
 from server.auth import Db
+from server.csvtext import safe_cell
 from server.permissions import Permission, Staff
 
 router = APIRouter(prefix="/admin", tags=["administration"])
@@ -141,12 +142,12 @@ def export_audit_log(
                 e.at.isoformat(),
                 e.actor_type,
                 e.actor_id or "",
-                _cell(e.actor_name),
+                safe_cell(e.actor_name),
                 e.action,
-                _cell(e.target),
+                safe_cell(e.target),
                 e.outcome,
-                _cell(e.source),
-                _cell(json.dumps(e.detail or {}, ensure_ascii=False)),
+                safe_cell(e.source),
+                safe_cell(json.dumps(e.detail or {}, ensure_ascii=False)),
             ]
         )
     audit.record(
@@ -163,8 +164,3 @@ def export_audit_log(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="helpbridge-audit.csv"'},
     )
-
-
-def _cell(value: str) -> str:
-    # Spreadsheets run cells starting with these as formulas (CSV injection).
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

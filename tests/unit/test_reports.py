@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 from protocol.reports import Bucket
 from protocol.tickets import TicketStatus
 from server import models, reports, tickets
+from server.csvtext import safe_cell
 from server.db import Database, alembic_config, sqlite_url
 from server.errors import ApiProblem
 
@@ -463,11 +464,11 @@ def test_bad_periods_are_refused(args: tuple[datetime, datetime], message: str) 
 
 
 def test_csv_cells_never_run_as_formulas() -> None:
-    assert reports.safe_cell("=1+2") == "'=1+2"
+    assert safe_cell("=1+2") == "'=1+2"
     for text in ("+1", "-1", "@SUM(A1)", "\tx", "\rx"):
-        assert reports.safe_cell(text) == "'" + text
-    assert reports.safe_cell(-1) == "-1" and reports.safe_cell(-0.5) == "-0.5"
-    assert reports.safe_cell(None) == "" and reports.safe_cell("LedgerPro") == "LedgerPro"
+        assert safe_cell(text) == "'" + text
+    assert safe_cell(-1) == "-1" and safe_cell(-0.5) == "-0.5"
+    assert safe_cell(None) == "" and safe_cell("LedgerPro") == "LedgerPro"
     text = reports.to_csv(["a", "b"], [{"a": "=x", "b": "中文"}])
     assert text.startswith("\ufeffa,b\r\n") and "'=x,中文" in text
 

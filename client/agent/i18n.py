@@ -14,7 +14,6 @@ tests/unit/test_agent_i18n.py fails while a string is missing or unfinished.
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ET
 
 from PySide6.QtCore import QCoreApplication, QLocale, QObject, QTranslator
 
@@ -27,33 +26,7 @@ CATALOG = "helpbridge_agent"
 
 def load_catalog(locale: str, parent: QObject | None = None) -> QTranslator | None:
     """The console's translator for ``locale`` (None for English or when missing)."""
-    if locale == i18n.SOURCE_LOCALE:
-        return None
-    base = f"{CATALOG}_{locale}"
-    folder = i18n.translations_dir()
-    ts = folder / f"{base}.ts"
-    shipped = folder / f"{base}.qm"
-    if shipped.is_file() and (not ts.is_file() or shipped.stat().st_mtime >= ts.stat().st_mtime):
-        translator = QTranslator(parent)
-        if translator.load(str(shipped)):
-            return translator
-    if not ts.is_file():
-        log.warning("no console translation for %s", locale)
-        return None
-    cached = i18n.cache_dir() / "translations" / f"{base}.qm"
-    try:
-        fresh = cached.is_file() and cached.stat().st_mtime >= ts.stat().st_mtime
-        if fresh or i18n.compile_ts(ts, cached):
-            translator = QTranslator(parent)
-            if translator.load(str(cached)):
-                return translator
-    except OSError as exc:
-        log.warning("cannot use the translation cache %s: %s", cached, exc)
-    try:
-        return i18n.TsTranslator(ts, parent)
-    except (OSError, ET.ParseError) as exc:
-        log.error("cannot read %s: %s", ts, exc)
-        return None
+    return i18n.load_app_translator(locale, parent, catalog=CATALOG)
 
 
 def install(locale: str) -> list[QTranslator]:

@@ -205,12 +205,15 @@ class TsTranslator(QTranslator):
         return forms[min(index, len(forms) - 1)]
 
 
-def load_app_translator(locale: str, parent: QObject | None = None) -> QTranslator | None:
-    """The translator for the portal's own strings in ``locale`` (None for
-    English or when no translation file exists)."""
+def load_app_translator(
+    locale: str, parent: QObject | None = None, *, catalog: str = APP_CATALOG
+) -> QTranslator | None:
+    """The translator for ``catalog`` (the portal's own strings by default;
+    the agent console passes its own) in ``locale``: None for English or
+    when no translation file exists."""
     if locale == SOURCE_LOCALE:
         return None
-    base = f"{APP_CATALOG}_{locale}"
+    base = f"{catalog}_{locale}"
     ts = translations_dir() / f"{base}.ts"
     shipped = translations_dir() / f"{base}.qm"
     if shipped.is_file() and (not ts.is_file() or shipped.stat().st_mtime >= ts.stat().st_mtime):

@@ -42,6 +42,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from protocol.assist import AssistSession
 from protocol.models import Customer, ErrorCode, Role, Tier
 from protocol.tickets import AttachmentInfo, TicketSummary
 
@@ -421,6 +422,14 @@ class Pong(_Out):
     type: Literal["pong"] = "pong"
 
 
+class AssistEvent(_Out):
+    """A remote-assist session changed (``protocol.assist``): sent to its
+    customer and its agent with the whole session."""
+
+    type: Literal["assist"] = "assist"
+    session: AssistSession
+
+
 ServerEvent = Annotated[
     Welcome
     | MessageEvent
@@ -430,7 +439,8 @@ ServerEvent = Annotated[
     | ConversationEvent
     | PresenceEvent
     | ErrorEvent
-    | Pong,
+    | Pong
+    | AssistEvent,
     Field(discriminator="type"),
 ]
 
@@ -492,7 +502,18 @@ def is_known_server_frame(frame: str | bytes) -> bool:
 
 
 _SERVER_TYPES = frozenset(
-    {"welcome", "message", "ack", "typing", "read", "conversation", "presence", "error", "pong"}
+    {
+        "welcome",
+        "message",
+        "ack",
+        "typing",
+        "read",
+        "conversation",
+        "presence",
+        "error",
+        "pong",
+        "assist",
+    }
 )
 
 

@@ -65,6 +65,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 
 from client.core.api import ApiClient, ApiError, OfflineError, _DownloadSink
 from client.core.chatstore import ChatStore, Incoming, StoredConversation, StoredMessage
+from protocol.assist import AssistSession
 from protocol.models import ErrorCode
 from protocol.realtime import (
     IDLE_TIMEOUT_S,
@@ -78,6 +79,7 @@ from protocol.realtime import (
     RECONNECT_MAX_S,
     RECONNECT_MIN_S,
     Ack,
+    AssistEvent,
     BotFeedback,
     ChatMessage,
     CloseCode,
@@ -232,6 +234,13 @@ class UnreadChanged:
 
 
 @dataclass(frozen=True, slots=True)
+class AssistChanged:
+    """A remote-assist session of this user changed (``protocol.assist``)."""
+
+    session: AssistSession
+
+
+@dataclass(frozen=True, slots=True)
 class Problem:
     """A refusal or a local failure. ``code`` is an ErrorCode value or
     ``offline`` / ``too_long`` / ``too_many_files`` / ``empty``."""
@@ -251,6 +260,7 @@ Event = (
     | ConversationChanged
     | TypingChanged
     | UnreadChanged
+    | AssistChanged
     | Problem
 )
 
@@ -848,6 +858,8 @@ class RealtimeClient:
             self._emit(ConversationChanged(event.conversation))
         elif isinstance(event, ErrorEvent):
             await self._on_error(session, event)
+        elif isinstance(event, AssistEvent):
+            self._emit(AssistChanged(event.session))
         elif isinstance(event, Pong | Welcome):
             pass
 

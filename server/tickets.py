@@ -13,10 +13,11 @@ from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session as DbSession
 
 from protocol import tickets as wire
-from protocol.models import ErrorCode
+from protocol.models import ErrorCode, Role
 from protocol.tickets import TicketStatus, priority_for
 from server import models, webhooks
 from server.errors import ApiProblem
+from server.permissions import ROLE_DEFAULTS
 
 # Minutes to first response and to resolution, by tier and priority. The
 # migration seeds this table; administrators change it at /agent/sla.
@@ -359,7 +360,21 @@ def rate(
     add_event(db, ticket, customer_actor(customer), "csat", body=body.comment)
 
 
+def _handles_tickets() -> ColumnElement[bool]:
+    """Agents holding ``tickets.handle``: their role's default unless a grant
+    says otherwise (administrators always)."""
+    A, G = models.Agent, models.AgentGrant
+    grant = select(G.allowed).where(G.agent_id == A.id, G.permission == "tickets.handle")
+    by_default = [r.value for r in Role if "tickets.handle" in ROLE_DEFAULTS[r]]
+    return or_(
+        A.role == Role.admin.value,
+        and_(A.role.in_(by_default), ~grant.where(G.allowed.is_(False)).exists()),
+        grant.where(G.allowed.is_(True)).exists(),
+    )
+
+
 def least_loaded_agent(db: DbSession) -> models.Agent | None:
+    """The active agent holding ``tickets.handle`` with the fewest open tickets."""
     load = (
         select(models.Ticket.assignee_id, func.count().label("n"))
         .where(models.Ticket.status.in_([s.value for s in OPEN_STATES]))
@@ -369,7 +384,7 @@ def least_loaded_agent(db: DbSession) -> models.Agent | None:
     return db.scalar(
         select(models.Agent)
         .outerjoin(load, load.c.assignee_id == models.Agent.id)
-        .where(models.Agent.active.is_(True))
+        .where(models.Agent.active.is_(True), _handles_tickets())
         .order_by(func.coalesce(load.c.n, 0), models.Agent.id)
         .limit(1)
     )

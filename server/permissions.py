@@ -58,10 +58,18 @@ PERMISSIONS: dict[str, str] = {
     "audit.read": "read the audit log",
     "groups.manage": "create groups, set their products and members",
     "integrations.manage": "API tokens for the ISV's systems, outgoing webhooks",
+    "assist.start": "start remote assist: ask a customer, redeem a customer's code",
 }
 
 _AGENT_DEFAULTS = frozenset(
-    {"tickets.handle", "history.read.others", "chats.take", "customers.read", "kb.edit"}
+    {
+        "tickets.handle",
+        "history.read.others",
+        "chats.take",
+        "customers.read",
+        "kb.edit",
+        "assist.start",
+    }
 )
 ROLE_DEFAULTS: dict[Role, frozenset[str]] = {
     Role.agent: _AGENT_DEFAULTS,
@@ -85,6 +93,7 @@ SUPERVISOR_GRANTABLE = frozenset(
         "chats.take",
         "customers.read",
         "kb.edit",
+        "assist.start",
     }
 )
 """What a supervisor may grant or take away (from agents of their groups),

@@ -40,6 +40,16 @@ from pydantic import BaseModel, ValidationError
 
 from client import __version__
 from protocol import API_PREFIX, PROTOCOL_VERSION
+from protocol.assist import (
+    ASSIST_PREFIX,
+    AssistCode,
+    AssistSession,
+    AssistSessionList,
+    ClipboardConsent,
+    Consent,
+    ControlConsent,
+    Pause,
+)
 from protocol.models import (
     Article,
     CategoryList,
@@ -83,6 +93,7 @@ MAX_DOWNLOAD_BYTES = 2 * 1024 * 1024 * 1024
 limit is far lower; this only stops a broken answer from filling the disk)."""
 
 _UPLOAD_CHUNK = 64 * 1024
+_ASSIST = ASSIST_PREFIX.removeprefix(API_PREFIX)  # "/assist": _url adds the API prefix
 _CLIENT_KEY = re.compile(CLIENT_KEY)
 
 Progress = Callable[[int, int], None]
@@ -388,6 +399,47 @@ class ApiClient:
         sink = _DownloadSink(dest, progress)
         self._request("GET", f"/attachments/{int(attachment_id)}", auth=True, sink=sink)
         return dest
+
+    # --- remote assist (the customer's side) -------------------------------
+
+    def create_assist_code(self) -> AssistCode:
+        """``POST /assist/codes``: a new one-time code for "Get remote help"
+        (it replaces the customer's previous one)."""
+        return self._call("POST", f"{_ASSIST}/codes", AssistCode, auth=True)
+
+    def assist_session(self, session_id: int) -> AssistSession:
+        return self._call("GET", f"{_ASSIST}/{int(session_id)}", AssistSession, auth=True)
+
+    def assist_sessions(self) -> AssistSessionList:
+        """The customer's sessions that are not over yet."""
+        return self._call("GET", f"{_ASSIST}/sessions", AssistSessionList, auth=True)
+
+    def assist_consent(self, session_id: int, consent: Consent) -> AssistSession:
+        """Answer a request: allow (view only) or deny; 409 if no longer asked."""
+        return self._assist_post(session_id, "consent", consent)
+
+    def assist_control_consent(self, session_id: int, consent: ControlConsent) -> AssistSession:
+        """Grant control, refuse it, or take it back (Stop control)."""
+        return self._assist_post(session_id, "control-consent", consent)
+
+    def assist_clipboard(self, session_id: int, consent: ClipboardConsent) -> AssistSession:
+        return self._assist_post(session_id, "clipboard", consent)
+
+    def assist_pause(self, session_id: int, pause: Pause) -> AssistSession:
+        return self._assist_post(session_id, "pause", pause)
+
+    def end_assist(self, session_id: int) -> AssistSession:
+        """End the session (idempotent once it has ended)."""
+        return self._call("POST", f"{_ASSIST}/{int(session_id)}/end", AssistSession, auth=True)
+
+    def _assist_post(self, session_id: int, action: str, body: BaseModel) -> AssistSession:
+        return self._call(
+            "POST",
+            f"{_ASSIST}/{int(session_id)}/{action}",
+            AssistSession,
+            auth=True,
+            payload=body.model_dump(mode="json"),
+        )
 
     # --- plumbing -----------------------------------------------------------
 

@@ -19,6 +19,14 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from client.core.api import ApiClient, ApiError, Progress, _DownloadSink
+from protocol.assist import (
+    AssistMode,
+    AssistNote,
+    AssistRedeem,
+    AssistRequest,
+    AssistSession,
+    AssistSessionList,
+)
 from protocol.models import AgentLogin, Customer, Session
 from protocol.tickets import (
     AssignRequest,
@@ -174,6 +182,71 @@ class AgentApi(ApiClient):
         """A requester's tickets for the customer panel (identity already known)."""
         found = self.queue(requester_id=customer.id, per_page=per_page)
         return CustomerTickets(customer=customer, tickets=found)
+
+    # --- remote assist (protocol.assist) -------------------------------------
+
+    def assist_request(
+        self,
+        *,
+        conversation_id: int | None = None,
+        ticket_id: int | None = None,
+        mode: AssistMode | str = AssistMode.view,
+    ) -> AssistSession:
+        """Ask the customer of a conversation or a ticket (exactly one) for
+        remote assist; the session starts as ``requested``."""
+        if (conversation_id is None) == (ticket_id is None):
+            raise ApiError("invalid_request", "a conversation or a ticket, exactly one")
+        body = AssistRequest(
+            conversation_id=conversation_id, ticket_id=ticket_id, mode=AssistMode(mode)
+        )
+        return self._call(
+            "POST",
+            "/assist/requests",
+            AssistSession,
+            auth=True,
+            payload=body.model_dump(mode="json"),
+        )
+
+    def assist_redeem(self, code: str, mode: AssistMode | str = AssistMode.view) -> AssistSession:
+        """The 8-digit code a customer read out. A wrong, used or expired
+        code is ``not_found``; too many wrong ones ``rate_limited``."""
+        digits = "".join(ch for ch in code if not ch.isspace() and ch != "-")
+        try:
+            body = AssistRedeem(code=digits, mode=AssistMode(mode))
+        except ValueError:
+            raise ApiError("invalid_request", "the code is 8 digits") from None
+        return self._call(
+            "POST", "/assist/redeem", AssistSession, auth=True, payload=body.model_dump(mode="json")
+        )
+
+    def assist_session(self, session_id: int) -> AssistSession:
+        return self._call("GET", f"/assist/{int(session_id)}", AssistSession, auth=True)
+
+    def assist_sessions(self) -> AssistSessionList:
+        """This agent's sessions that are not over yet."""
+        return self._call("GET", "/assist/sessions", AssistSessionList, auth=True)
+
+    def assist_request_control(self, session_id: int) -> AssistSession:
+        """Ask the customer for control (a second consent)."""
+        return self._call(
+            "POST", f"/assist/{int(session_id)}/control", AssistSession, auth=True, payload={}
+        )
+
+    def assist_end(self, session_id: int) -> AssistSession:
+        return self._call("POST", f"/assist/{int(session_id)}/end", AssistSession, auth=True)
+
+    def assist_note(self, session_id: int, text: str) -> None:
+        """An internal note on the session's conversation or ticket."""
+        try:
+            body = AssistNote(text=text)
+        except ValueError:
+            raise ApiError("invalid_request", "the note is empty or too long") from None
+        self._request(
+            "POST",
+            f"/assist/{int(session_id)}/note",
+            auth=True,
+            payload=body.model_dump(mode="json"),
+        )
 
     # --- raw access for endpoints whose models live elsewhere ------------------
 

@@ -17,14 +17,15 @@ from sqlalchemy import select
 
 from protocol import realtime as rt
 from protocol.models import ErrorBody, ErrorCode, Role
-from server import models
+from server import audit, models, permissions
 from server.api.auth import customer_out
 from server.api.tickets import summary_out
-from server.auth import AnyPrincipal, CurrentAgent, Db, Principal
+from server.auth import AnyPrincipal, Db, Principal
 from server.blobs import SAFE_INLINE, BlobStore
 from server.chat import store
 from server.chat.hub import Hub
 from server.errors import ApiProblem
+from server.permissions import Permission, Staff
 
 router = APIRouter(tags=["chat"])
 
@@ -53,6 +54,28 @@ def _who(principal: Principal) -> store.Who:
     return store.Who("agent", a.id, a.name, Role(a.role))
 
 
+def _require_records(request: Request, principal: Principal) -> None:
+    """Every agent's conversations are chat records: ``chats.read.records``
+    (a refusal is audited like the route checks' refusals)."""
+    try:
+        permissions.require(principal, "chats.read.records")
+    except ApiProblem as exc:
+        a = principal.agent
+        if exc.status == 403 and a is not None:
+            audit.record_now(
+                request.app.state.db,
+                "permission.denied",
+                actor_type="agent",
+                actor_id=a.id,
+                actor_name=a.email,
+                target=f"{request.method} {request.url.path}?filter=all",
+                outcome="denied",
+                source=audit.source_of(request),
+                needs="chats.read.records",
+            )
+        raise
+
+
 def _problem(exc: store.Refused) -> ApiProblem:
     return ApiProblem(_STATUS.get(exc.code, 422), exc.code, exc.message)
 
@@ -67,6 +90,7 @@ async def realtime(websocket: WebSocket) -> None:
 
 @router.get("/conversations", response_model=rt.ConversationList)
 def list_conversations(
+    request: Request,
     principal: AnyPrincipal,
     db: Db,
     filter: Annotated[ListFilter | None, Query()] = None,
@@ -75,7 +99,7 @@ def list_conversations(
 ) -> rt.ConversationList:
     """Customers: their conversations, newest first. Agents: ``waiting``
     (the queue, longest waiting first), ``mine`` (default: assigned to me)
-    or ``all``."""
+    or ``all`` (needs ``chats.read.records``)."""
     who = _who(principal)
     C = models.Conversation
     stmt = select(C)
@@ -85,6 +109,8 @@ def list_conversations(
     elif filter == "waiting":
         stmt = stmt.where(C.status == rt.ConversationStatus.queued.value)
         order = (C.queued_at, C.id)
+    elif filter == "all":
+        _require_records(request, principal)
     elif filter in (None, "mine"):
         stmt = stmt.where(C.assignee_id == who.id, C.status == rt.ConversationStatus.assigned.value)
     if status:
@@ -157,9 +183,12 @@ def conversation_attachment(
 
 
 @router.get("/agent/customers/{customer_id}", response_model=rt.CustomerPanel, responses=_ERRORS)
-def customer_panel(customer_id: int, agent: CurrentAgent, db: Db) -> rt.CustomerPanel:
+def customer_panel(
+    customer_id: int, staff: Annotated[Staff, Permission("customers.read")], db: Db
+) -> rt.CustomerPanel:
     """Who the customer is (from the host's identity token), their latest
-    tickets and conversations."""
+    tickets and conversations (``customers.read``)."""
+    agent = staff.agent
     customer = db.get(models.Customer, customer_id)
     if customer is None:
         raise ApiProblem(404, ErrorCode.not_found, f"no customer {customer_id}")
@@ -185,9 +214,12 @@ def customer_panel(customer_id: int, agent: CurrentAgent, db: Db) -> rt.Customer
 
 
 @router.get("/agent/presence", response_model=rt.PresenceList)
-async def presence(request: Request, agent: CurrentAgent) -> rt.PresenceList:
+async def presence(
+    request: Request, staff: Annotated[Staff, Permission("chats.take")]
+) -> rt.PresenceList:
     """Every active agent's chat status, load and capacity (for supervisors'
-    boards and the transfer picker)."""
+    boards and the transfer picker). Others' chat presence is for those who
+    take chats themselves: ``chats.take``."""
     hub = _hub(request)
 
     def loads() -> dict[int, int]:

@@ -18,7 +18,15 @@ duplicate, in order.
 
 Routing runs in one background task, woken whenever the queue or an
 agent's presence may have changed and every couple of seconds (for agents
-whose connection dropped and the queue's time limit).
+whose connection dropped and the queue's time limit). An agent holds at
+most the smaller of the capacity they chose in the console and what the
+team settings allow (``server.team.chat_capacity``: the supervisor's cap,
+0 without ``chats.take`` or when disabled).
+
+The team's lifecycle hooks (``server.team.on_agent_disabled``,
+``on_agent_signed_out``) reach the hub of the service that made the change:
+a disabled agent's connections close (4401) and their conversations go
+back to the queue at once; a forced sign-out closes the connections.
 """
 
 from __future__ import annotations
@@ -34,12 +42,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from fastapi import WebSocket
+from sqlalchemy import select
 from sqlalchemy.orm import Session as DbSession
 from starlette.concurrency import run_in_threadpool
 
 from protocol import realtime as rt
 from protocol.models import ErrorCode, Role
-from server import models
+from server import models, permissions, team
 from server.chat import bot, routing, store
 from server.chat.store import Changed, Out, Refused, Who
 from server.chat.writer import BatchWriter
@@ -214,10 +223,16 @@ class Hub:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
         self._writer = BatchWriter(db)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._caps: dict[int, int] = {}
+        """What the team settings allow each agent (see :func:`chat_caps`),
+        as of the last routing pass."""
 
     # --- life cycle -------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        _install_team_hooks()
         self._writer.start()
         self._kick = asyncio.Event()
         rows = await self._read(store.presence_rows)
@@ -500,10 +515,16 @@ class Hub:
             case rt.SetPresence():
                 await self._set_presence(who, event)
             case rt.Accept(conversation_id=cid):
+                if await self._team_cap(who.id) <= 0:
+                    raise Refused(
+                        ErrorCode.forbidden, "you take no chats (chats.take or your chat cap)"
+                    )
                 await self._change(cid, lambda s: store.accept(s, who, cid))
             case rt.Transfer(conversation_id=cid, agent_id=target):
                 if self._effective(target) != rt.PresenceStatus.online:
                     raise Refused(ErrorCode.conflict, f"agent {target} is not online")
+                if await self._team_cap(target) <= 0:
+                    raise Refused(ErrorCode.conflict, f"agent {target} takes no chats")
                 await self._change(cid, lambda s: store.transfer(s, who, cid, target))
             case rt.Close(conversation_id=cid):
                 await self._change(cid, lambda s: store.close(s, who, cid))
@@ -623,12 +644,64 @@ class Hub:
                 name=st.row.name,
                 status=self._effective(aid),
                 load=loads.get(aid, 0),
-                capacity=st.capacity,
+                capacity=self._capacity(aid, st.capacity),
                 products=list(st.products),
                 last_seen=st.row.last_seen,
             )
             for aid, st in sorted(self._presence.items())
         ]
+
+    async def _team_cap(self, agent_id: int) -> int:
+        limits = await self._read(lambda s: team_limits(s, [agent_id]))
+        return limits.caps.get(agent_id, 0)
+
+    # --- the team's lifecycle ---------------------------------------------------------------
+
+    def agent_ended(self, agent_id: int, *, disabled: bool, timeout: float = 10.0) -> None:
+        """End an agent's realtime connections now and, when the account was
+        disabled, take them off the board and give their conversations back
+        to the queue. Called from the team hooks (a worker thread, which may
+        hold the database's write turn): returns once the connections are
+        closing; the conversations move right after, in a task of the hub."""
+        loop = self._loop
+        if loop is None or loop.is_closed() or self._stopping:
+            return
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._end_agent(agent_id, disabled=disabled)
+            return
+
+        async def end() -> None:
+            self._end_agent(agent_id, disabled=disabled)
+
+        asyncio.run_coroutine_threadsafe(end(), loop).result(timeout)
+
+    def _end_agent(self, agent_id: int, *, disabled: bool) -> None:
+        reason = "the agent account is disabled" if disabled else "signed out by a supervisor"
+        for conn in list(self._agents.get(agent_id, ())):
+            conn.close(rt.CloseCode.unauthorized, reason)
+        if not disabled:
+            return
+        self._caps[agent_id] = 0
+        st = self._presence.pop(agent_id, None)
+        if st is not None and st.announced is not None and st.announced[0] != "offline":
+            event = rt.PresenceEvent(
+                agent_id=agent_id, name=st.row.name, status="offline", load=0, capacity=0
+            )
+            self.publish([Out(store.Target("agents"), rt.encode(event))])
+        self._spawn(self._requeue_agent(agent_id))
+
+    async def _requeue_agent(self, agent_id: int) -> None:
+        try:
+            pairs = await self._read(lambda s: store.assigned_to(s, [agent_id]))
+            for cid, aid in pairs:
+                await self._change(cid, functools.partial(_requeue, cid=cid, agent_id=aid))
+        except Exception:
+            log.exception("could not requeue the chats of agent %d", agent_id)
+        self.kick()
 
     async def _router_loop(self) -> None:
         assert self._kick is not None
@@ -643,15 +716,30 @@ class Hub:
             except Exception:
                 log.exception("chat routing pass failed")
 
+    def _capacity(self, agent_id: int, chosen: int) -> int:
+        """The smaller of what the agent chose and what the team allows."""
+        return min(chosen, self._caps.get(agent_id, chosen))
+
     async def _route_once(self) -> None:
-        loads, queue = await self._read(lambda s: (store.agent_loads(s), store.waiting(s)))
-        slots = {
-            aid: routing.AgentSlot(
-                aid, loads.get(aid, 0), st.capacity, st.products, st.last_assigned
+        ids = set(self._presence) | set(self._agents)
+
+        def look(s: DbSession) -> tuple[dict[int, int], list[store.Waiting], TeamLimits]:
+            return store.agent_loads(s), store.waiting(s), team_limits(s, ids)
+
+        loads, queue, limits = await self._read(look)
+        self._caps = limits.caps
+        # Disabled elsewhere (the command line): as if the hook had run here.
+        for aid in limits.disabled:
+            if aid in self._presence or aid in self._agents:
+                self._end_agent(aid, disabled=True)
+        slots = {}
+        for aid, st in self._presence.items():
+            capacity = self._capacity(aid, st.capacity)
+            if self._effective(aid) != rt.PresenceStatus.online or capacity <= 0:
+                continue
+            slots[aid] = routing.AgentSlot(
+                aid, loads.get(aid, 0), capacity, st.products, st.last_assigned
             )
-            for aid, st in self._presence.items()
-            if self._effective(aid) == rt.PresenceStatus.online
-        }
         queue.sort(key=lambda w: routing.queue_key(w.tier, w.queued_at, w.conversation_id))
         for w in queue:
             await self._route(w, slots, loads)
@@ -713,7 +801,7 @@ class Hub:
         """Presence events for agents whose status, load or capacity changed."""
         outs = []
         for aid, st in self._presence.items():
-            now = (self._effective(aid), loads.get(aid, 0), st.capacity)
+            now = (self._effective(aid), loads.get(aid, 0), self._capacity(aid, st.capacity))
             if now == st.announced or (st.announced is None and now[0] == "offline"):
                 st.announced = now
                 continue
@@ -727,3 +815,69 @@ class Hub:
 
 def _requeue(s: DbSession, *, cid: int, agent_id: int) -> Changed | None:
     return store.requeue(s, cid, agent_id)
+
+
+@dataclass(frozen=True)
+class TeamLimits:
+    caps: dict[int, int]
+    """Conversations each agent may hold at once by the team settings."""
+    disabled: set[int]
+
+
+def team_limits(db: DbSession, agent_ids: Iterable[int]) -> TeamLimits:
+    """:func:`server.team.chat_capacity` for many agents in three queries:
+    0 when disabled or without ``chats.take``, else the supervisor's cap
+    (default ``team.DEFAULT_MAX_CHATS``)."""
+    ids = sorted(set(agent_ids))
+    if not ids:
+        return TeamLimits({}, set())
+    A, G, L = models.Agent, models.AgentGrant, models.AgentLimits
+    grants: dict[int, list[tuple[str, bool]]] = {}
+    rows = db.execute(
+        select(G.agent_id, G.permission, G.allowed).where(
+            G.agent_id.in_(ids), G.permission == "chats.take"
+        )
+    )
+    for aid, name, allowed in rows:
+        grants.setdefault(aid, []).append((name, allowed))
+    limits = {
+        aid: cap
+        for aid, cap in db.execute(select(L.agent_id, L.max_chats).where(L.agent_id.in_(ids)))
+    }
+    caps: dict[int, int] = {}
+    disabled: set[int] = set()
+    for aid, role, active in db.execute(select(A.id, A.role, A.active).where(A.id.in_(ids))):
+        if not active:
+            disabled.add(aid)
+            caps[aid] = 0
+        elif "chats.take" not in permissions.effective(Role(role), grants.get(aid, [])):
+            caps[aid] = 0
+        else:
+            cap = limits.get(aid)
+            caps[aid] = team.DEFAULT_MAX_CHATS if cap is None else cap
+    return TeamLimits(caps, disabled)
+
+
+def _hub_for(event: team.AgentEvent) -> Hub | None:
+    hub = getattr(event.state, "chat", None)
+    return hub if isinstance(hub, Hub) else None
+
+
+def _on_agent_disabled(event: team.AgentEvent) -> None:
+    hub = _hub_for(event)
+    if hub is not None:
+        hub.agent_ended(event.agent_id, disabled=True)
+
+
+def _on_agent_signed_out(event: team.AgentEvent) -> None:
+    hub = _hub_for(event)
+    if hub is not None:
+        hub.agent_ended(event.agent_id, disabled=False)
+
+
+def _install_team_hooks() -> None:
+    """Once per process: the hooks find the hub through the app's state."""
+    if _on_agent_disabled not in team.on_agent_disabled:
+        team.on_agent_disabled.append(_on_agent_disabled)
+    if _on_agent_signed_out not in team.on_agent_signed_out:
+        team.on_agent_signed_out.append(_on_agent_signed_out)

@@ -26,13 +26,10 @@ from tests.servers import LiveServer, start_live_server
 GUARDED = ("/api/v1/agent", "/api/v1/admin", "/api/v1/team", "/api/v1/reports")
 PUBLIC = {("POST", "/api/v1/agent/login")}  # signing in needs no session
 TOKEN_ROUTES = "/api/v1/integration"  # API tokens, not sessions: test_api_tokens.py
-# Routes of the chat and reports code that still check roles themselves;
-# they are held to 401/403 for strangers and customers here, and to the full
-# table as soon as they declare a Permission.
-PENDING = {
-    ("GET", "/api/v1/agent/customers/{customer_id}"),
-    ("GET", "/api/v1/agent/presence"),
-}
+# Routes that would check roles themselves (none left); they would be held
+# to 401/403 for strangers and customers here, and to the full table as soon
+# as they declare a Permission.
+PENDING: set[tuple[str, str]] = set()
 PENDING_PREFIXES: tuple[str, ...] = ()
 
 
@@ -354,3 +351,94 @@ def _group_scope(live: LiveServer) -> None:
     assert [a["email"] for a in team] == ["g-ann@example.com"]
     # Plain agents manage nobody.
     assert requests.get(f"{url}/team/agents", headers=bob_h, timeout=5).status_code == 403
+
+
+def test_every_agents_chats_need_chats_read_records(live: LiveServer) -> None:
+    """``/conversations`` serves customers and agents alike; its ``all``
+    filter (every agent's chats) is for holders of ``chats.read.records``."""
+    url = f"{live.url}/api/v1/conversations"
+    plain = {"Authorization": f"Bearer {_agent_with(live, 'rec-ann@example.com', Role.agent, {})}"}
+    granted = {
+        "Authorization": "Bearer "
+        + _agent_with(live, "rec-bob@example.com", Role.agent, {"chats.read.records": True})
+    }
+    sup = {
+        "Authorization": f"Bearer {_agent_with(live, 'rec-sup@example.com', Role.supervisor, {})}"
+    }
+    r = requests.get(url, params={"filter": "all"}, headers=plain, timeout=5)
+    assert r.status_code == 403 and "chats.read.records" in r.json()["error"]["message"]
+    for h in (granted, sup):
+        r = requests.get(url, params={"filter": "all"}, headers=h, timeout=5)
+        assert r.status_code == 200, r.text
+    # Their own and the queue stay open to every agent.
+    for f in ("mine", "waiting"):
+        assert requests.get(url, params={"filter": f}, headers=plain, timeout=5).status_code == 200
+    with live.db.session() as s:
+        denied = (
+            s.query(models.AuditEntry)
+            .filter_by(actor_name="rec-ann@example.com", outcome="denied")
+            .all()
+        )
+    assert [e.detail["needs"] for e in denied] == ["chats.read.records"]
+
+
+def test_presence_and_customer_panel_need_their_permissions(live: LiveServer) -> None:
+    url = f"{live.url}/api/v1"
+    tickets_only = {
+        "Authorization": "Bearer "
+        + _agent_with(live, "to-ann@example.com", Role.agent, {"chats.take": False})
+    }
+    no_crm = {
+        "Authorization": "Bearer "
+        + _agent_with(live, "crm-ann@example.com", Role.agent, {"customers.read": False})
+    }
+    ok = {"Authorization": f"Bearer {_agent_with(live, 'pp-ann@example.com', Role.agent, {})}"}
+    cust = customer(live, "panel-cust")
+    with live.db.session() as s:
+        cid = s.query(models.Customer).filter_by(external_id="panel-cust").one().id
+    r = requests.get(f"{url}/agent/presence", headers=tickets_only, timeout=5)
+    assert r.status_code == 403 and "chats.take" in r.json()["error"]["message"]
+    assert requests.get(f"{url}/agent/presence", headers=no_crm, timeout=5).status_code == 200
+    r = requests.get(f"{url}/agent/customers/{cid}", headers=no_crm, timeout=5)
+    assert r.status_code == 403 and "customers.read" in r.json()["error"]["message"]
+    r = requests.get(f"{url}/agent/customers/{cid}", headers=ok, timeout=5)
+    assert r.status_code == 200 and r.json()["customer"]["id"] == cid
+    assert cust.h  # the customer exists through the portal
+
+
+def test_automatic_assignment_skips_agents_without_tickets_handle(tmp_path: Path) -> None:
+    live = start_live_server(tmp_path / "svc", seed_kb=False)
+    try:
+        root = _agent_with(live, "aa-root@example.com", Role.admin, {})
+        admin_h = {"Authorization": f"Bearer {root}"}
+        # Give the administrator open tickets, so the least loaded is somebody else.
+        cust = customer(live, "aa-cust")
+        busy = [_ticket(cust, f"busy {i}") for i in range(3)]
+        with live.db.session() as s:
+            root_id = s.query(models.Agent).filter_by(email="aa-root@example.com").one().id
+            for t in busy:
+                ticket = s.get(models.Ticket, t)
+                assert ticket is not None
+                ticket.assignee_id = root_id
+        _agent_with(live, "aa-chats-only@example.com", Role.agent, {"tickets.handle": False})
+        fresh = _ticket(cust, "who gets this")
+        r = requests.post(
+            f"{live.url}/api/v1/agent/tickets/{fresh}/assign",
+            json={"auto": True},
+            headers=admin_h,
+            timeout=5,
+        )
+        assert r.status_code == 200, r.text
+        # The chats-only agent has no ticket at all, yet is passed over.
+        assert r.json()["assignee"]["id"] == root_id
+        _agent_with(live, "aa-worker@example.com", Role.agent, {})
+        other = _ticket(cust, "and this one")
+        r = requests.post(
+            f"{live.url}/api/v1/agent/tickets/{other}/assign",
+            json={"auto": True},
+            headers=admin_h,
+            timeout=5,
+        )
+        assert r.json()["assignee"]["name"] == "aa-worker"
+    finally:
+        live.stop()

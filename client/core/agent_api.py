@@ -13,12 +13,31 @@ Blocking and thread-safe like ``ApiClient``: call it from worker threads only.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from client.core.api import ApiClient, ApiError, Progress, _DownloadSink
+from protocol.admin import (
+    AgentCreate,
+    AgentCreated,
+    AgentUpdate,
+    Disabled,
+    Group,
+    GroupIn,
+    GroupList,
+    GroupUpdate,
+    MyAccess,
+    PasswordReset,
+    PermissionCatalogue,
+    PermissionChange,
+    PermissionChanges,
+    SignedOut,
+    TeamAgent,
+    TeamAgentList,
+)
 from protocol.assist import (
     AssistMode,
     AssistNote,
@@ -28,6 +47,17 @@ from protocol.assist import (
     AssistSessionList,
 )
 from protocol.models import AgentLogin, Customer, Session
+from protocol.reports import (
+    Bucket,
+    Dashboard,
+    QualityScore,
+    QualityScoreList,
+    ReportTable,
+    Rubric,
+    RubricIn,
+    RubricList,
+    ScoreIn,
+)
 from protocol.tickets import (
     AssignRequest,
     CommentCreate,
@@ -39,7 +69,15 @@ from protocol.tickets import (
     TicketStatus,
 )
 
-__all__ = ["AgentApi", "AssigneeFilter", "CustomerTickets"]
+__all__ = [
+    "AgentApi",
+    "AssigneeFilter",
+    "AuditEntry",
+    "AuditPage",
+    "AuditQuery",
+    "CustomerTickets",
+    "ReportQuery",
+]
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -257,3 +295,232 @@ class AgentApi(ApiClient):
 
     def post_model(self, path: str, model: type[_M], payload: Any = None) -> _M:
         return self._call("POST", path, model, auth=True, payload=payload)
+
+    # --- supervisors: reports, the team, the audit log (protocol.reports, protocol.admin) ---
+
+    def my_access(self) -> MyAccess:
+        """``GET /team/me``: what the signed-in agent may do (the console shows
+        its tools by these)."""
+        return self._call("GET", "/team/me", MyAccess, auth=True)
+
+    def permission_catalogue(self) -> PermissionCatalogue:
+        return self._call("GET", "/team/permissions", PermissionCatalogue, auth=True)
+
+    def dashboard(self, query: ReportQuery) -> Dashboard:
+        """``GET /reports/dashboard`` for a period and filters."""
+        return self._call("GET", "/reports/dashboard", Dashboard, auth=True, params=query.params())
+
+    def download_report(self, table: ReportTable | str, query: ReportQuery, dest: Path) -> Path:
+        """One dashboard table as CSV (``reports.read`` and ``export``), saved
+        to ``dest`` whole or not at all."""
+        name = ReportTable(table).value
+        return self._download(f"/reports/{name}.csv", dest, query.params())
+
+    def team_agents(self) -> TeamAgentList:
+        return self._call("GET", "/team/agents", TeamAgentList, auth=True)
+
+    def create_agent(self, body: AgentCreate) -> AgentCreated:
+        return self._call(
+            "POST", "/team/agents", AgentCreated, auth=True, payload=body.model_dump(mode="json")
+        )
+
+    def update_agent(self, agent_id: int, body: AgentUpdate) -> TeamAgent:
+        """``PATCH``: only the fields set on ``body`` (``max_chats=None`` set
+        explicitly returns to the default cap)."""
+        return self._call(
+            "PATCH",
+            f"/team/agents/{int(agent_id)}",
+            TeamAgent,
+            auth=True,
+            payload=body.model_dump(mode="json", exclude_unset=True),
+        )
+
+    def change_permissions(self, agent_id: int, changes: dict[str, bool | None]) -> TeamAgent:
+        body = PermissionChanges(
+            changes=[PermissionChange(permission=k, allowed=v) for k, v in changes.items()]
+        )
+        return self._call(
+            "PUT",
+            f"/team/agents/{int(agent_id)}/permissions",
+            TeamAgent,
+            auth=True,
+            payload=body.model_dump(mode="json"),
+        )
+
+    def disable_agent(self, agent_id: int) -> Disabled:
+        return self._call("POST", f"/team/agents/{int(agent_id)}/disable", Disabled, auth=True)
+
+    def enable_agent(self, agent_id: int) -> TeamAgent:
+        return self._call("POST", f"/team/agents/{int(agent_id)}/enable", TeamAgent, auth=True)
+
+    def sign_out_agent(self, agent_id: int) -> SignedOut:
+        return self._call("POST", f"/team/agents/{int(agent_id)}/sign-out", SignedOut, auth=True)
+
+    def reset_password(self, agent_id: int) -> PasswordReset:
+        """A one-time password (shown once); the agent's sessions end."""
+        return self._call(
+            "POST", f"/team/agents/{int(agent_id)}/password-reset", PasswordReset, auth=True
+        )
+
+    def groups(self) -> GroupList:
+        return self._call("GET", "/team/groups", GroupList, auth=True)
+
+    def create_group(self, body: GroupIn) -> Group:
+        return self._call(
+            "POST", "/team/groups", Group, auth=True, payload=body.model_dump(mode="json")
+        )
+
+    def update_group(self, group_id: int, body: GroupUpdate) -> Group:
+        return self._call(
+            "PATCH",
+            f"/team/groups/{int(group_id)}",
+            Group,
+            auth=True,
+            payload=body.model_dump(mode="json", exclude_unset=True),
+        )
+
+    def set_group_member(self, group_id: int, agent_id: int, member: bool) -> Group:
+        return self._call(
+            "PUT" if member else "DELETE",
+            f"/team/groups/{int(group_id)}/members/{int(agent_id)}",
+            Group,
+            auth=True,
+        )
+
+    def audit_log(self, query: AuditQuery, *, page: int = 1, per_page: int = 100) -> AuditPage:
+        """``GET /admin/audit`` (``audit.read``), newest first."""
+        params = {**query.params(), "page": page, "per_page": per_page}
+        return self._call("GET", "/admin/audit", AuditPage, auth=True, params=params)
+
+    def download_audit_log(self, query: AuditQuery, dest: Path) -> Path:
+        """The filtered log as CSV (``audit.read`` and ``export``)."""
+        return self._download("/admin/audit.csv", dest, query.params())
+
+    def rubrics(self, *, include_inactive: bool = False) -> RubricList:
+        params = {"include_inactive": "true"} if include_inactive else None
+        return self._call("GET", "/reports/quality/rubrics", RubricList, auth=True, params=params)
+
+    def save_rubric(self, body: RubricIn, rubric_id: int | None = None) -> Rubric:
+        """Create (``rubric_id`` None) or replace a rubric (``conversations.score``)."""
+        path = "/reports/quality/rubrics"
+        if rubric_id is not None:
+            path += f"/{int(rubric_id)}"
+        return self._call(
+            "POST" if rubric_id is None else "PUT",
+            path,
+            Rubric,
+            auth=True,
+            payload=body.model_dump(mode="json"),
+        )
+
+    def score_conversation(self, conversation_id: int, body: ScoreIn) -> QualityScore:
+        """Score a closed conversation (again: the reviewer's score is revised)."""
+        return self._call(
+            "PUT",
+            f"/reports/quality/conversations/{int(conversation_id)}/score",
+            QualityScore,
+            auth=True,
+            payload=body.model_dump(mode="json"),
+        )
+
+    def quality_scores(
+        self,
+        *,
+        conversation_id: int | None = None,
+        agent_id: int | None = None,
+        page: int = 1,
+        per_page: int = 50,
+    ) -> QualityScoreList:
+        params: dict[str, Any] = {"page": page, "per_page": per_page}
+        if conversation_id is not None:
+            params["conversation_id"] = int(conversation_id)
+        if agent_id is not None:
+            params["agent_id"] = int(agent_id)
+        return self._call(
+            "GET", "/reports/quality/scores", QualityScoreList, auth=True, params=params
+        )
+
+    def _download(self, path: str, dest: Path, params: dict[str, Any]) -> Path:
+        dest = Path(dest)
+        self._request("GET", path, auth=True, params=params, sink=_DownloadSink(dest, None))
+        return dest
+
+
+class ReportQuery(BaseModel):
+    """A dashboard's period and filters, as the report routes take them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    start: datetime | date
+    end: datetime | date
+    """Exclusive; bare dates are midnights in ``tz``."""
+    tz: str = "UTC"
+    bucket: Bucket = Bucket.day
+    product: tuple[str, ...] = ()
+    module: tuple[str, ...] = ()
+    version: tuple[str, ...] = ()
+    category: tuple[str, ...] = ()
+    top: int = 10
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "tz": self.tz,
+            "bucket": self.bucket.value,
+            "top": self.top,
+        }
+        for name in ("product", "module", "version", "category"):
+            values = getattr(self, name)
+            if values:
+                out[name] = list(values)
+        return out
+
+
+class AuditQuery(BaseModel):
+    """Filters of the audit log: ``action`` is a prefix (``agent.`` finds
+    every agent change), ``actor`` a part of the actor's name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str = ""
+    actor: str = ""
+    outcome: Literal["", "ok", "denied", "failed"] = ""
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def params(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.action.strip():
+            out["action"] = self.action.strip()
+        if self.actor.strip():
+            out["actor"] = self.actor.strip()
+        if self.outcome:
+            out["outcome"] = self.outcome
+        if self.since is not None:
+            out["since"] = self.since.isoformat()
+        if self.until is not None:
+            out["until"] = self.until.isoformat()
+        return out
+
+
+class AuditEntry(BaseModel):
+    """One audit log entry (``GET /admin/audit``)."""
+
+    id: int
+    at: datetime
+    actor_type: str
+    actor_id: int | None
+    actor_name: str
+    action: str
+    target: str
+    outcome: str
+    source: str
+    detail: dict[str, str]
+
+
+class AuditPage(BaseModel):
+    entries: list[AuditEntry]
+    total: int
+    page: int
+    per_page: int

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from client.ui.assist import AssistController
 from client.ui.errors import error_message, exception_code
 from client.ui.highlight import highlight_html
 from client.ui.look import app_icon, icon
@@ -124,6 +125,7 @@ class MainWindow(QMainWindow):
         self._pending_form: tuple[dict[str, str], str] | None = None
         self.tickets = TicketService(portal, parent=self)
         self.realtime = RealtimeBridge(portal, self)
+        self.assist = AssistController(portal, self.realtime, self)
         self._chat_page: ChatPage | None = None
         self._unread = {"tickets": 0, "chat": 0}
 
@@ -365,6 +367,12 @@ class MainWindow(QMainWindow):
         layout.addWidget(title)
         layout.addWidget(hint)
         layout.addWidget(self.home_customer)
+        self.remote_help_button = QPushButton(icon("help"), self.tr("Get remote help"), page)
+        self.remote_help_button.setToolTip(
+            self.tr("Get a one-time code so that a support agent can see your screen")
+        )
+        self.remote_help_button.clicked.connect(self.open_remote_help)
+        layout.addWidget(self.remote_help_button, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)
         return page
 
@@ -919,7 +927,12 @@ class MainWindow(QMainWindow):
         self.tickets.shutdown()
         super().closeEvent(event)
 
+    def open_remote_help(self) -> None:
+        """"Get remote help": a one-time code to read to the agent."""
+        self.assist.open_code_dialog(self)
+
     def _on_quit(self) -> None:
+        self.assist.shutdown()
         if self._tickets_panel is not None:
             self._tickets_panel.save_now()
         self.tickets.shutdown()

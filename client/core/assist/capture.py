@@ -69,6 +69,22 @@ def _monitor(index: int, m: dict[str, Any]) -> Monitor:
     return Monitor(index, int(m["left"]), int(m["top"]), int(m["width"]), int(m["height"]))
 
 
+def pick_monitor(available: list[Monitor], want: tuple[int, int, int, int] | None) -> int:
+    """The index of the monitor at ``want`` = (left, top, width, height) in
+    physical pixels (the screen the UI shows its banner on), else of the
+    nearest one with that size, else 1."""
+    if want is None or not available:
+        return 1
+    left, top, width, height = want
+    for m in available:
+        if (m.left, m.top, m.width, m.height) == (left, top, width, height):
+            return m.index
+    same_size = [m for m in available if (m.width, m.height) == (width, height)]
+    if same_size:
+        return min(same_size, key=lambda m: abs(m.left - left) + abs(m.top - top)).index
+    return 1
+
+
 class MssSource:
     """One monitor through mss. Open it on the thread that will grab."""
 
@@ -108,4 +124,4 @@ class MssSource:
         self._sct.close()
 
 
-__all__ = ["Frame", "Monitor", "MssSource", "ScreenSource", "monitors"]
+__all__ = ["Frame", "Monitor", "MssSource", "ScreenSource", "monitors", "pick_monitor"]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from client.core.branding import Branding
     from protocol.host import HostRequest
 
 log = logging.getLogger("client")
@@ -155,6 +156,19 @@ def _report_forward(reply: dict[str, Any]) -> int:
     return 1
 
 
+def _load_branding() -> Branding:
+    """The vendor's branding.json (client/core/branding.py); problems are reported, not fatal."""
+    from client.core.branding import load_branding
+
+    result = load_branding()
+    if result.problem:
+        log.warning("branding: %s", result.problem)
+        print(f"helpbridge: branding: {result.problem}", file=sys.stderr)
+    elif result.branding.source is not None:
+        log.info("branding from %s", result.branding.source)
+    return result.branding
+
+
 def run(opts: Options) -> int:
     """Run the portal (or hand the request to the running one). Exit code."""
     t0 = time.monotonic()
@@ -166,6 +180,7 @@ def run(opts: Options) -> int:
     setup_logging()
     sys.excepthook = log_uncaught
     settings = PortalSettings()
+    branding = _load_branding()
     if opts.server is not None:
         server_url = normalize_server_url(opts.server)
         if server_url is None:
@@ -173,6 +188,8 @@ def run(opts: Options) -> int:
             return 2
         if not settings.store.contains("server/url"):
             settings.server_url = server_url
+    elif branding.service_url and not settings.store.contains("server/url"):
+        server_url = branding.service_url  # the vendor's default, until the user picks one
     else:
         server_url = settings.server_url
 
@@ -198,7 +215,7 @@ def run(opts: Options) -> int:
         if not have_lock:
             log.warning("another HelpBridge holds the instance lock but does not answer")
 
-    return _run_gui(opts, settings, server_url, name, lock if have_lock else None, t0)
+    return _run_gui(opts, settings, server_url, name, lock if have_lock else None, t0, branding)
 
 
 def _run_gui(
@@ -208,27 +225,33 @@ def _run_gui(
     name: str,
     lock: Any,
     t0: float,
+    branding: Branding | None = None,
 ) -> int:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
-    from client.ui.i18n import install_translations, resolve_locale
+    from client.core.branding import DEFAULT
+    from client.ui.i18n import install_translations, normalize_locale, resolve_locale
     from client.ui.instance import InstanceLock, InstanceServer
-    from client.ui.look import app_icon, apply_look
+    from client.ui.look import app_icon, apply_look, set_branding
     from client.ui.mainwindow import MainWindow
     from client.ui.portal import Portal
     from client.ui.tasks import TaskRunner
 
+    branding = branding or DEFAULT
+    set_branding(branding)
     QApplication.setOrganizationName("HelpBridge")
     QApplication.setApplicationName("helpbridge")
-    QApplication.setApplicationDisplayName("HelpBridge")
+    QApplication.setApplicationDisplayName(branding.product_name)
     QApplication.setDesktopFileName("helpbridge")
     app = QApplication.instance() or QApplication([sys.argv[0]])
     assert isinstance(app, QApplication)
     app.setWindowIcon(app_icon())
-    locale = resolve_locale(opts.lang, settings.language)
+    # --lang, then the user's choice in Settings, then the vendor's default, then the system.
+    chosen = settings.language if normalize_locale(settings.language) else branding.language
+    locale = resolve_locale(opts.lang, chosen)
     translators = install_translations(locale)
-    apply_look(app, locale)
+    apply_look(app, locale, branding.accent)
 
     runner = TaskRunner(app)
     portal = Portal(runner, server_url, locale, app)

@@ -7,9 +7,13 @@ dynamic properties such as ``kind``), not to literal colours.
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
-from PySide6.QtGui import QFont, QIcon
+from PySide6.QtGui import QColor, QFont, QIcon
 from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from client.core.branding import Branding
 
 ACCENT = "#1d4ed8"
 TEXT = "#111827"
@@ -37,8 +41,46 @@ def icon(name: str) -> QIcon:
     return QIcon(str(path)) if path.is_file() else QIcon()
 
 
+_branding: Branding | None = None
+
+
+def set_branding(branding: Branding | None) -> None:
+    """Use a vendor's name and logo (client/core/branding.py) from now on."""
+    global _branding
+    _branding = branding
+
+
+def product_name() -> str:
+    """The name shown in titles: the vendor's product name, or HelpBridge."""
+    return _branding.product_name if _branding is not None else "HelpBridge"
+
+
 def app_icon() -> QIcon:
+    """The vendor's logo when branded, else the HelpBridge icon."""
+    if _branding is not None and _branding.logo is not None:
+        logo = QIcon(str(_branding.logo))
+        if not logo.isNull():
+            return logo
     return icon("helpbridge")
+
+
+def _tint(colour: str, white: float) -> str:
+    """``colour`` mixed with ``white`` parts of white (0..1), as #rrggbb."""
+    c = QColor(colour)
+    mix = [round(v + (255 - v) * white) for v in (c.red(), c.green(), c.blue())]
+    return "#{:02x}{:02x}{:02x}".format(*mix)
+
+
+def stylesheet(accent: str = ACCENT) -> str:
+    """The portal's stylesheet with ``accent`` (and tints of it) as the accent."""
+    if accent.lower() == ACCENT:
+        return STYLESHEET
+    return (
+        STYLESHEET.replace(ACCENT, accent)
+        .replace("#e0e7ff", _tint(accent, 0.85))
+        .replace("#eef2ff", _tint(accent, 0.92))
+        .replace("#c7d2fe", _tint(accent, 0.72))
+    )
 
 
 STYLESHEET = f"""
@@ -127,8 +169,8 @@ QScrollBar::add-page, QScrollBar::sub-page {{ background: transparent; }}
 """
 
 
-def apply_look(app: QApplication, locale: str) -> None:
-    """Install the stylesheet and a readable default font for ``locale``."""
+def apply_look(app: QApplication, locale: str, accent: str = ACCENT) -> None:
+    """Install the stylesheet (with ``accent``) and a readable default font for ``locale``."""
     font = QFont(app.font())
     if font.pointSizeF() < 10:
         font.setPointSizeF(10)
@@ -140,4 +182,4 @@ def apply_look(app: QApplication, locale: str) -> None:
         if fallbacks:
             font.setFamilies([font.family(), *fallbacks])
     app.setFont(font)
-    app.setStyleSheet(STYLESHEET)
+    app.setStyleSheet(stylesheet(accent))

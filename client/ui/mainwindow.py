@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 from client.ui.assist import AssistController
 from client.ui.errors import error_message, exception_code
 from client.ui.highlight import highlight_html
-from client.ui.look import app_icon, icon
+from client.ui.look import app_icon, icon, product_name
 from client.ui.realtime_bridge import RealtimeBridge
 from client.ui.tickets.service import TicketService
 from client.ui.widgets import HTML_ROLE, ID_ROLE, TITLE_ROLE, ArticleBrowser, BannerArea, ResultList
@@ -129,7 +129,7 @@ class MainWindow(QMainWindow):
         self._chat_page: ChatPage | None = None
         self._unread = {"tickets": 0, "chat": 0}
 
-        self.setWindowTitle("HelpBridge")
+        self.setWindowTitle(product_name())
         self.setWindowIcon(app_icon())
         self.resize(1000, 680)
         self.setMinimumSize(720, 480)
@@ -225,7 +225,7 @@ class MainWindow(QMainWindow):
         layout.setSpacing(12)
         logo = QLabel(header)
         logo.setPixmap(app_icon().pixmap(30, 30))
-        title = QLabel("HelpBridge", header)
+        title = QLabel(product_name(), header)
         title.setObjectName("AppTitle")
         self.sections = QTabBar(header)
         self.sections.setObjectName("Sections")

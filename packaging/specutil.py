@@ -66,6 +66,12 @@ HIDDEN_IMPORTS = [
     # websockets loads its client lazily
     "websockets.asyncio.client", "websockets.legacy",
 ]  # fmt: skip
+# pynput picks its backend by platform at run time; its hook can only find
+# them by importing pynput, which needs a display on Linux.
+_PYNPUT = {"win32": "win32", "darwin": "darwin"}.get(sys.platform, "xorg")
+HIDDEN_IMPORTS += [
+    f"pynput.keyboard._{_PYNPUT}", f"pynput.mouse._{_PYNPUT}", f"pynput._util.{_PYNPUT}",
+]  # fmt: skip
 
 # Qt plugins worth shipping; every other plugin directory / file is left out.
 _KEEP_PLUGIN_DIRS = {

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.agent import texts
+from client.agent.assist import assist_button
 from client.agent.browser import TimelineBrowser
 from client.agent.canned_ui import CannedLibrary
 from client.agent.composer import ReplyComposer
@@ -218,6 +219,8 @@ class ConversationView(QWidget):
     ticket_requested = Signal(int)
     conversation_requested = Signal(int)
     read = Signal(int)
+    assist_requested = Signal(str, int, str)
+    """("conversation", id, "view" | "control"): Request remote assist."""
 
     def __init__(
         self,
@@ -264,6 +267,8 @@ class ConversationView(QWidget):
         self.transfer_menu.aboutToShow.connect(self._fill_transfer_menu)
         self.transfer_button.setMenu(self.transfer_menu)
         header.addWidget(self.transfer_button)
+        self.assist_button = assist_button(self, self._request_assist)
+        header.addWidget(self.assist_button)
         self.ticket_button = QPushButton(self.tr("Turn into ticket"), self)
         self.ticket_button.clicked.connect(self.to_ticket)
         header.addWidget(self.ticket_button)
@@ -337,6 +342,7 @@ class ConversationView(QWidget):
         open_ = status != "closed"
         self.transfer_button.setEnabled(open_ and (mine or self.console.role != "agent"))
         self.close_button.setEnabled(open_)
+        self.assist_button.setEnabled(open_)
         self.ticket_button.setEnabled(summary.ticket_id is None)
         self.composer.set_enabled_for(open_, self.tr("This chat is closed.") if not open_ else "")
         if summary.ticket_id is not None and self._waiting_ticket:
@@ -443,6 +449,9 @@ class ConversationView(QWidget):
         return self.transcript.toPlainText()
 
     # -- actions -----------------------------------------------------------------
+
+    def _request_assist(self, mode: str) -> None:
+        self.assist_requested.emit("conversation", self.conversation_id, mode)
 
     def accept(self) -> None:
         self.live.accept(self.conversation_id)
@@ -574,6 +583,7 @@ class ChatPage(QWidget):
     ticket_requested = Signal(int)
     conversation_requested = Signal(int)
     assigned_to_me = Signal(int)
+    assist_requested = Signal(str, int, str)
 
     def __init__(
         self,
@@ -644,6 +654,7 @@ class ChatPage(QWidget):
             view.ticket_requested.connect(self.ticket_requested)
             view.read.connect(self.inbox.mark_read)
             view.conversation_requested.connect(self.conversation_requested)
+            view.assist_requested.connect(self.assist_requested)
             self.views[conversation_id] = view
             self.stack.addWidget(view)
             view.load()

@@ -40,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.agent import texts
+from client.agent.assist import assist_button
 from client.agent.browser import TimelineBrowser
 from client.agent.canned_ui import CannedLibrary
 from client.agent.composer import ReplyComposer
@@ -351,6 +352,8 @@ class TicketView(QWidget):
     ticket_activated = Signal(int)
     conversation_activated = Signal(int)
     title_changed = Signal(str)
+    assist_requested = Signal(str, int, str)
+    """("ticket", id, "view" | "control"): Request remote assist."""
 
     def __init__(
         self,
@@ -403,6 +406,10 @@ class TicketView(QWidget):
         self.assign_button.setMenu(self.assign_menu)
         self.assign_button.setEnabled(False)
         header.addWidget(self.assign_button, 0, Qt.AlignmentFlag.AlignTop)
+        self.assist_button = assist_button(
+            self, lambda mode: self.assist_requested.emit("ticket", self.ticket_id, mode)
+        )
+        header.addWidget(self.assist_button, 0, Qt.AlignmentFlag.AlignTop)
         layout.addLayout(header)
         self.error_label = QLabel(self)
         self.error_label.setObjectName("TicketError")

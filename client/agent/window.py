@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from client.agent import texts
+from client.agent.assist import AssistDesk
 from client.agent.canned_ui import CannedLibrary
 from client.agent.chat import ChatPage
 from client.agent.live import LiveBridge
@@ -78,6 +79,8 @@ class ConsoleWindow(QMainWindow):
         self.chat_index = self._add_fixed_tab(self.chat_page, icon("chat"), self.tr("Chats"))
         self.chat_page.inbox.waiting_changed.connect(self._on_waiting)
         self.chat_page.assigned_to_me.connect(self._on_assigned)
+        self.assist = AssistDesk(console, self.live, self)
+        self.chat_page.assist_requested.connect(self.assist.request)
         self.team_page = TeamPage(console, self.live, self)
         self.team_index = self._add_fixed_tab(self.team_page, icon("agent-team"), self.tr("Team"))
         self.tabs.setTabVisible(self.team_index, False)
@@ -108,6 +111,10 @@ class ConsoleWindow(QMainWindow):
         self.capacity_spin.setToolTip(self.tr("The most chats you take at the same time"))
         self.capacity_spin.valueChanged.connect(self._on_capacity)
         bar.addPermanentWidget(self.capacity_spin)
+        self.assist_code_button = QPushButton(self.tr("Remote assist: enter code…"), self)
+        self.assist_code_button.setObjectName("AssistCodeButton")
+        self.assist_code_button.clicked.connect(self.assist.enter_code)
+        bar.addPermanentWidget(self.assist_code_button)
         self.sign_out_button = QPushButton(self.tr("Sign out"), self)
         self.sign_out_button.clicked.connect(self._on_account_button)
         bar.addPermanentWidget(self.sign_out_button)
@@ -137,6 +144,7 @@ class ConsoleWindow(QMainWindow):
         self.sign_out_button.setText(self.tr("Sign out") if agent else self.tr("Sign in…"))
         if agent is None:
             self.agent_label.setText(self.tr("Not signed in"))
+            self.assist.close_all()
             self.queue.stop()
             self.team_page.stop()
             self.tabs.setTabVisible(self.team_index, False)
@@ -244,6 +252,7 @@ class ConsoleWindow(QMainWindow):
             view.changed.connect(lambda _id: self.queue.reload())
             view.ticket_activated.connect(self.open_ticket)
             view.conversation_activated.connect(self.open_conversation)
+            view.assist_requested.connect(self.assist.request)
             index = self.tabs.addTab(view, icon("ticket"), self.tr("Ticket"))
             view.title_changed.connect(
                 lambda title, v=view: self.tabs.setTabText(self.tabs.indexOf(v), title)
@@ -279,6 +288,7 @@ class ConsoleWindow(QMainWindow):
             self.close_tab(self.tabs.indexOf(view))
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        self.assist.close_all()
         self.queue.stop()
         self.team_page.stop()
         super().closeEvent(event)

@@ -77,11 +77,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+FROZEN_MESSAGE = (
+    "the demo starts a local HelpBridge service, which is not part of this installed "
+    "program (it only contains the portal).\n"
+    "To try HelpBridge with demo data, install the Python package and run its demo:\n"
+    "  python3 -m venv hb && hb/bin/pip install helpbridge && hb/bin/helpbridge demo\n"
+    "or point this program at a running service:\n"
+    "  helpbridge-server --demo            (on the service machine)\n"
+    '  echo "$TOKEN" | helpbridge --server http://HOST:8765 --identity-stdin'
+)
+
+
 def run(argv: list[str]) -> int:
     """Run the demo; returns the process exit code."""
     if argv[:1] == ["demo"]:
         argv = argv[1:]
     args = _parser().parse_args(argv)
+    if getattr(sys, "frozen", False):
+        # A frozen portal has no Python to run ``-m server`` with.
+        print(f"helpbridge demo: {FROZEN_MESSAGE}", file=sys.stderr)
+        return 2
     if args.port is not None and not 0 <= args.port <= 65535:
         print("helpbridge demo: --port must be between 0 and 65535", file=sys.stderr)
         return 2

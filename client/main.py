@@ -1,7 +1,7 @@
 """``helpbridge``: the customer portal's command line.
 
     helpbridge [--server URL] [--identity-stdin] [--lang zh_CN|en] [--minimized]
-               [--version] [helpbridge://URL]
+               [--version] [--install-desktop] [helpbridge://URL]
     helpbridge demo [...]
 
 The host application passes the customer's identity token on standard input
@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--minimized", action="store_true", help="start in the tray (or minimized)")
     parser.add_argument("--version", action="store_true", help="print the version and exit")
     parser.add_argument(
+        "--install-desktop",
+        action="store_true",
+        help="Linux: add HelpBridge to this user's application menu and make it the handler "
+        "of helpbridge:// links (~/.local/share), then exit",
+    )
+    parser.add_argument(
         "url",
         nargs="?",
         metavar="helpbridge://...",
@@ -76,6 +82,29 @@ def _error(message: str) -> int:
     return EXIT_USAGE
 
 
+def _install_desktop() -> int:
+    if not sys.platform.startswith("linux"):
+        return _error(
+            "--install-desktop is for Linux; on Windows and macOS the installer registers "
+            "HelpBridge (see docs/packaging.md)"
+        )
+    from client.core.branding import load_branding
+    from client.core.desktop import install_desktop
+
+    branding = load_branding().branding
+    try:
+        report = install_desktop(product_name=branding.product_name)
+    except OSError as exc:
+        return _error(f"cannot install the desktop entries: {exc}")
+    for path in report.written:
+        print(f"wrote {path}")
+    for command in report.ran:
+        print(f"ran {command}")
+    for note in report.notes:
+        print(f"note: {note}")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if args[:1] == ["demo"]:
@@ -94,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if opts.version:
         print(f"helpbridge {__version__}")
         return 0
+    if opts.install_desktop:
+        return _install_desktop()
     if opts.lang is not None and not opts.lang.strip():
         return _error("--lang needs a language, e.g. zh_CN or en")
 

@@ -64,8 +64,9 @@ def parse_host_line(line: bytes | str) -> HostRequest:
 
 
 def parse_help_url(url: str) -> HostRequest:
-    """Parse ``helpbridge://search?q=...``, ``helpbridge://article/ID``,
-    ``helpbridge://ticket``, ``helpbridge://chat`` or ``helpbridge://``."""
+    """Parse ``helpbridge://search?q=...``, ``helpbridge://open?topic=...``,
+    ``helpbridge://article/ID``, ``helpbridge://ticket``, ``helpbridge://chat``
+    or ``helpbridge://``."""
     if len(url) > MAX_LINE_BYTES:
         raise HostRequestError("URL too long")
     parts = urlsplit(url.strip())
@@ -93,6 +94,11 @@ def parse_help_url(url: str) -> HostRequest:
         data["article"] = int(article)
     elif target in ("ticket", "chat"):
         data["open"] = target
+    elif target == "open":  # helpbridge://open?topic=... : help on a topic (the host's words)
+        topic = params.pop("topic", "").strip()
+        data["open"] = "search" if topic else "home"
+        if topic:
+            data["query"] = topic
     else:
         raise HostRequestError(f"unknown help URL target {target!r}")
     params.pop("q", None)

@@ -169,3 +169,15 @@ def test_tigervnc_viewer_through_the_bridge(
                 proc.kill()
                 proc.wait()
     wait_until(lambda: not bridge.busy)
+
+
+def test_command_line_refuses_a_remote_listen_address(capsys: pytest.CaptureFixture[str]) -> None:
+    from client.agent.main import main
+
+    assert main(["vnc-bridge", "--session", "7", "--listen", "0.0.0.0:5901"]) == 2
+    err = capsys.readouterr().err
+    assert "refusing to listen on 0.0.0.0" in err and "--allow-remote" in err
+    assert main(["vnc-bridge", "--session", "7", "--listen", "nonsense"]) == 2
+    assert "--listen" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["vnc-bridge", "--listen", "127.0.0.1:5901"])  # --session is required

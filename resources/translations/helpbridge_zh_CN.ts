@@ -197,6 +197,41 @@
     </message>
 </context>
 <context>
+    <name>AssistController</name>
+    <message>
+        <source>The support agent</source>
+        <translation>客服人员</translation>
+    </message>
+    <message>
+        <source>You ended the remote assist session. Your screen is no longer shared.</source>
+        <translation>您已结束远程协助，您的屏幕不再共享。</translation>
+    </message>
+    <message>
+        <source>{agent} ended the remote assist session.</source>
+        <translation>{agent} 已结束远程协助。</translation>
+    </message>
+    <message>
+        <source>The remote assist session ended because the connection was lost.</source>
+        <translation>由于连接中断，远程协助已结束。</translation>
+    </message>
+    <message>
+        <source>The remote assist session ended because it was idle for too long.</source>
+        <translation>由于长时间无操作，远程协助已结束。</translation>
+    </message>
+    <message>
+        <source>The support service ended the remote assist session.</source>
+        <translation>客服系统已结束远程协助。</translation>
+    </message>
+    <message>
+        <source>Your screen is no longer shared.</source>
+        <translation>您的屏幕不再共享。</translation>
+    </message>
+    <message>
+        <source>Remote assist ended</source>
+        <translation>远程协助已结束</translation>
+    </message>
+</context>
+<context>
     <name>AttachmentBox</name>
     <message>
         <source>Add files…</source>
@@ -587,6 +622,92 @@
     </message>
 </context>
 <context>
+    <name>CodeDialog</name>
+    <message>
+        <source>Get remote help</source>
+        <translation>获取远程协助</translation>
+    </message>
+    <message>
+        <source>Read this code to the support agent on the phone or in the chat. It works once; nothing is shared until you allow it.</source>
+        <translation>请通过电话或聊天将此代码告诉客服人员。代码只能使用一次；在您允许之前不会共享任何内容。</translation>
+    </message>
+    <message>
+        <source>Getting a code…</source>
+        <translation>正在获取代码…</translation>
+    </message>
+    <message>
+        <source>New code</source>
+        <translation>新代码</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>This code has expired. Get a new one.</source>
+        <translation>此代码已过期，请获取新代码。</translation>
+    </message>
+    <message>
+        <source>Valid for {minutes}:{seconds:02d}</source>
+        <translation>有效时间 {minutes}:{seconds:02d}</translation>
+    </message>
+</context>
+<context>
+    <name>ConsentDialog</name>
+    <message>
+        <source>A support agent</source>
+        <translation>一位客服人员</translation>
+    </message>
+    <message>
+        <source>Remote assist request</source>
+        <translation>远程协助请求</translation>
+    </message>
+    <message>
+        <source>Someone from support wants to see your screen</source>
+        <translation>客服人员请求查看您的屏幕</translation>
+    </message>
+    <message>
+        <source>Remote control request</source>
+        <translation>远程控制请求</translation>
+    </message>
+    <message>
+        <source>Allow control of your mouse and keyboard?</source>
+        <translation>是否允许控制您的鼠标和键盘？</translation>
+    </message>
+    <message>
+        <source>✔ Name and company verified by the support service</source>
+        <translation>✔ 姓名和公司已由客服系统验证</translation>
+    </message>
+    <message>
+        <source>Also share the clipboard (text you copy) both ways</source>
+        <translation>同时双向共享剪贴板（您复制的文字）</translation>
+    </message>
+    <message>
+        <source>Deny</source>
+        <translation>拒绝</translation>
+    </message>
+    <message>
+        <source>Allow</source>
+        <translation>允许</translation>
+    </message>
+    <message>
+        <source>{agent} asks to control this computer: they could move the mouse, click and type as if they were you. You can take control back at any moment with Stop control.</source>
+        <translation>{agent} 请求控制这台电脑：对方将能像您一样移动鼠标、点击和输入。您可以随时点击“停止控制”收回控制权。</translation>
+    </message>
+    <message>
+        <source>{agent} asks to see your screen now. They also want to control it; you will be asked about that separately. Nothing is shared until you choose Allow.</source>
+        <translation>{agent} 请求现在查看您的屏幕，并希望控制它；控制权会另行征求您的同意。在您选择“允许”之前不会共享任何内容。</translation>
+    </message>
+    <message>
+        <source>{agent} asks to see your screen (view only: they cannot click or type). Nothing is shared until you choose Allow.</source>
+        <translation>{agent} 请求查看您的屏幕（仅查看：对方不能点击或输入）。在您选择“允许”之前不会共享任何内容。</translation>
+    </message>
+    <message>
+        <source>Denied automatically in {seconds} s</source>
+        <translation>{seconds} 秒后自动拒绝</translation>
+    </message>
+</context>
+<context>
     <name>DiagnosticsDialog</name>
     <message>
         <source>Diagnostic information</source>
@@ -765,6 +886,14 @@
 </context>
 <context>
     <name>MainWindow</name>
+    <message>
+        <source>Get remote help</source>
+        <translation>获取远程协助</translation>
+    </message>
+    <message>
+        <source>Get a one-time code so that a support agent can see your screen</source>
+        <translation>获取一次性代码，让客服人员查看您的屏幕</translation>
+    </message>
     <message>
         <source>Tickets cannot be saved on this computer: one written while offline would be lost if HelpBridge closes.</source>
         <translation>无法在本机保存工单：离线时填写的工单会在 HelpBridge 关闭后丢失。</translation>
@@ -1028,6 +1157,49 @@
     <message>
         <source>The selected area is too large (at most %1 pixels a side).</source>
         <translation>所选区域太大（每边最多 %1 像素）。</translation>
+    </message>
+</context>
+<context>
+    <name>SessionBanner</name>
+    <message>
+        <source>Stop control</source>
+        <translation>停止控制</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>结束</translation>
+    </message>
+    <message>
+        <source>A support agent</source>
+        <translation>一位客服人员</translation>
+    </message>
+    <message>
+        <source>Paused: {agent} cannot see your screen</source>
+        <translation>已暂停：{agent} 看不到您的屏幕</translation>
+    </message>
+    <message>
+        <source>{agent} from {company} is controlling your screen</source>
+        <translation>{company} 的 {agent} 正在控制您的屏幕</translation>
+    </message>
+    <message>
+        <source>{agent} is controlling your screen</source>
+        <translation>{agent} 正在控制您的屏幕</translation>
+    </message>
+    <message>
+        <source>{agent} from {company} is viewing your screen</source>
+        <translation>{company} 的 {agent} 正在查看您的屏幕</translation>
+    </message>
+    <message>
+        <source>{agent} is viewing your screen</source>
+        <translation>{agent} 正在查看您的屏幕</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
     </message>
 </context>
 <context>

@@ -176,29 +176,29 @@ def keysym_for_key(key: int, text: str, modifiers: Qt.KeyboardModifier) -> int |
 
 
 def end_reason_text(reason: str) -> str:
-    tr = QCoreApplication.translate
     labels = {
-        "customer": tr("AssistText", "ended by the customer"),
-        "agent": tr("AssistText", "ended by you"),
-        "network": tr("AssistText", "the connection was lost"),
-        "idle": tr("AssistText", "nothing happened for too long"),
-        "agent_disabled": tr("AssistText", "your account was disabled"),
-        "service": tr("AssistText", "ended by the service"),
+        "customer": QCoreApplication.translate("AssistText", "ended by the customer"),
+        "agent": QCoreApplication.translate("AssistText", "ended by you"),
+        "network": QCoreApplication.translate("AssistText", "the connection was lost"),
+        "idle": QCoreApplication.translate("AssistText", "nothing happened for too long"),
+        "agent_disabled": QCoreApplication.translate("AssistText", "your account was disabled"),
+        "service": QCoreApplication.translate("AssistText", "ended by the service"),
     }
     return labels.get(reason, reason)
 
 
 def code_error_text(exc: BaseException) -> str:
-    tr = QCoreApplication.translate
     code = texts.exception_code(exc)
     if code == "not_found":
-        return tr(
+        return QCoreApplication.translate(
             "AssistText", "This code is wrong, used or expired. Ask the customer for a new one."
         )
     if code == "rate_limited":
-        return tr("AssistText", "Too many wrong codes. Wait a few minutes and try again.")
+        return QCoreApplication.translate(
+            "AssistText", "Too many wrong codes. Wait a few minutes and try again."
+        )
     if code == "invalid_request":
-        return tr("AssistText", "The code has 8 digits.")
+        return QCoreApplication.translate("AssistText", "The code has 8 digits.")
     return texts.exception_message(exc)
 
 
@@ -987,14 +987,20 @@ def assist_button(parent: QWidget, on_request: Callable[[str], None]) -> QToolBu
     """ "Remote assist ▾" with View only / Control; ``on_request(mode)``."""
     button = QToolButton(parent)
     button.setObjectName("AssistButton")
-    button.setText(QObject.tr(button, "Remote assist"))
+    button.setText(QCoreApplication.translate("AssistText", "Remote assist"))
     button.setToolTip(
-        QObject.tr(button, "Ask the customer to share their screen (they must allow it)")
+        QCoreApplication.translate(
+            "AssistText", "Ask the customer to share their screen (they must allow it)"
+        )
     )
     button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
     menu = QMenu(button)
-    menu.addAction(QObject.tr(button, "View only"), lambda: on_request("view"))
-    menu.addAction(QObject.tr(button, "Control"), lambda: on_request("control"))
+    menu.addAction(
+        QCoreApplication.translate("AssistText", "View only"), lambda: on_request("view")
+    )
+    menu.addAction(
+        QCoreApplication.translate("AssistText", "Control"), lambda: on_request("control")
+    )
     button.setMenu(menu)
     return button
 

@@ -329,6 +329,10 @@
 <context>
     <name>ConsoleWindow</name>
     <message>
+        <source>Remote assist: enter code…</source>
+        <translation>远程协助：输入代码…</translation>
+    </message>
+    <message>
         <source>HelpBridge Agent</source>
         <translation>HelpBridge 客服台</translation>
     </message>
@@ -905,6 +909,274 @@
     <message>
         <source>Unassign</source>
         <translation>取消分配</translation>
+    </message>
+</context>
+<context>
+    <name>AssistText</name>
+    <message>
+        <source>ended by the customer</source>
+        <translation>客户已结束</translation>
+    </message>
+    <message>
+        <source>ended by you</source>
+        <translation>您已结束</translation>
+    </message>
+    <message>
+        <source>the connection was lost</source>
+        <translation>连接已断开</translation>
+    </message>
+    <message>
+        <source>nothing happened for too long</source>
+        <translation>长时间无活动</translation>
+    </message>
+    <message>
+        <source>your account was disabled</source>
+        <translation>您的账户已被停用</translation>
+    </message>
+    <message>
+        <source>ended by the service</source>
+        <translation>服务已结束</translation>
+    </message>
+    <message>
+        <source>This code is wrong, used or expired. Ask the customer for a new one.</source>
+        <translation>此代码错误、已使用或已过期。请让客户提供新代码。</translation>
+    </message>
+    <message>
+        <source>Too many wrong codes. Wait a few minutes and try again.</source>
+        <translation>错误代码过多。请稍等几分钟再试。</translation>
+    </message>
+    <message>
+        <source>The code has 8 digits.</source>
+        <translation>代码为 8 位数字。</translation>
+    </message>
+    <message>
+        <source>Remote assist</source>
+        <translation>远程协助</translation>
+    </message>
+    <message>
+        <source>Ask the customer to share their screen (they must allow it)</source>
+        <translation>请客户共享屏幕（需客户同意）</translation>
+    </message>
+    <message>
+        <source>View only</source>
+        <translation>仅查看</translation>
+    </message>
+    <message>
+        <source>Control</source>
+        <translation>控制</translation>
+    </message>
+</context>
+<context>
+    <name>AssistWindow</name>
+    <message>
+        <source>Fit</source>
+        <translation>适应窗口</translation>
+    </message>
+    <message>
+        <source>Fit the screen to the window, or show it 1:1</source>
+        <translation>使屏幕适应窗口，或按 1:1 显示</translation>
+    </message>
+    <message>
+        <source>Full screen</source>
+        <translation>全屏</translation>
+    </message>
+    <message>
+        <source>Full screen (F11; Esc leaves)</source>
+        <translation>全屏（F11；Esc 退出）</translation>
+    </message>
+    <message>
+        <source>Special keys</source>
+        <translation>特殊按键</translation>
+    </message>
+    <message>
+        <source>Ctrl+Alt+Del</source>
+        <translation>Ctrl+Alt+Del</translation>
+    </message>
+    <message>
+        <source>Windows / Super key</source>
+        <translation>Windows / Super 键</translation>
+    </message>
+    <message>
+        <source>Alt+Tab</source>
+        <translation>Alt+Tab</translation>
+    </message>
+    <message>
+        <source>Print Screen</source>
+        <translation>截屏键 (Print Screen)</translation>
+    </message>
+    <message>
+        <source>Quality:</source>
+        <translation>画质：</translation>
+    </message>
+    <message>
+        <source>Low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <source>Medium</source>
+        <translation>中</translation>
+    </message>
+    <message>
+        <source>High</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <source>Frame rate:</source>
+        <translation>帧率：</translation>
+    </message>
+    <message>
+        <source>%1 fps</source>
+        <translation>%1 帧/秒</translation>
+    </message>
+    <message>
+        <source>Request control</source>
+        <translation>请求控制</translation>
+    </message>
+    <message>
+        <source>Send clipboard</source>
+        <translation>发送剪贴板</translation>
+    </message>
+    <message>
+        <source>Send the text on your clipboard to the customer</source>
+        <translation>将您剪贴板中的文字发送给客户</translation>
+    </message>
+    <message>
+        <source>Open in VNC viewer…</source>
+        <translation>在 VNC 查看器中打开…</translation>
+    </message>
+    <message>
+        <source>Note…</source>
+        <translation>备注…</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>结束</translation>
+    </message>
+    <message>
+        <source>Customer %1</source>
+        <translation>客户 %1</translation>
+    </message>
+    <message>
+        <source>Remote assist — %1</source>
+        <translation>远程协助 — %1</translation>
+    </message>
+    <message>
+        <source>The customer did not give control.</source>
+        <translation>客户未授予控制权。</translation>
+    </message>
+    <message>
+        <source>You have control</source>
+        <translation>您已获得控制权</translation>
+    </message>
+    <message>
+        <source>Waiting for the customer…</source>
+        <translation>正在等待客户…</translation>
+    </message>
+    <message>
+        <source>Waiting for the customer to allow…</source>
+        <translation>正在等待客户允许…</translation>
+    </message>
+    <message>
+        <source>Live</source>
+        <translation>实时</translation>
+    </message>
+    <message>
+        <source>Paused by the customer</source>
+        <translation>客户已暂停</translation>
+    </message>
+    <message>
+        <source>The customer declined</source>
+        <translation>客户已拒绝</translation>
+    </message>
+    <message>
+        <source>The customer did not answer</source>
+        <translation>客户未回应</translation>
+    </message>
+    <message>
+        <source>Ended</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <source>Control</source>
+        <translation>控制</translation>
+    </message>
+    <message>
+        <source>View only</source>
+        <translation>仅查看</translation>
+    </message>
+    <message>
+        <source>%1 kbit/s</source>
+        <translation>%1 kbit/s</translation>
+    </message>
+    <message>
+        <source>The customer's clipboard text is on your clipboard.</source>
+        <translation>客户剪贴板中的文字已复制到您的剪贴板。</translation>
+    </message>
+    <message>
+        <source>1:1</source>
+        <translation>1:1</translation>
+    </message>
+    <message>
+        <source>Clipboard text sent to the customer.</source>
+        <translation>剪贴板文字已发送给客户。</translation>
+    </message>
+    <message>
+        <source>Note saved.</source>
+        <translation>备注已保存。</translation>
+    </message>
+    <message>
+        <source>Show here again</source>
+        <translation>在此重新显示</translation>
+    </message>
+    <message>
+        <source>Connect your VNC viewer to %1 (this computer only).</source>
+        <translation>请用 VNC 查看器连接 %1（仅限本机）。</translation>
+    </message>
+    <message>
+        <source>The VNC bridge could not start: %1</source>
+        <translation>VNC 桥接无法启动：%1</translation>
+    </message>
+</context>
+<context>
+    <name>CodeDialog</name>
+    <message>
+        <source>Remote assist with a code</source>
+        <translation>使用代码进行远程协助</translation>
+    </message>
+    <message>
+        <source>The code the customer reads to you:</source>
+        <translation>客户告诉您的代码：</translation>
+    </message>
+    <message>
+        <source>View only</source>
+        <translation>仅查看</translation>
+    </message>
+    <message>
+        <source>Ask for control too</source>
+        <translation>同时请求控制</translation>
+    </message>
+    <message>
+        <source>The code has 8 digits.</source>
+        <translation>代码为 8 位数字。</translation>
+    </message>
+</context>
+<context>
+    <name>NoteDialog</name>
+    <message>
+        <source>Note on this remote session</source>
+        <translation>本次远程会话的备注</translation>
+    </message>
+    <message>
+        <source>Saved as an internal note on the conversation or ticket.</source>
+        <translation>将作为内部备注保存到对话或工单中。</translation>
+    </message>
+    <message>
+        <source>Write something first.</source>
+        <translation>请先填写内容。</translation>
     </message>
 </context>
 </TS>

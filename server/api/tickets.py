@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ from server.config import Settings
 from server.db import Database
 from server.errors import ApiProblem
 from server.permissions import AnyStaff, Permission, Staff
+from server.ticket_writer import TicketWriter
 
 router = APIRouter(tags=["tickets"])
 
@@ -289,23 +291,44 @@ def _may_read(db: DbSession, a: models.Attachment, principal: Any, settings: Set
 # --- customers --------------------------------------------------------------------
 
 
+_writer_lock = threading.Lock()
+
+
+def _ticket_writer(request: Request) -> TicketWriter:
+    state = request.app.state
+    writer: TicketWriter | None = getattr(state, "ticket_writer", None)
+    if writer is None:
+        with _writer_lock:
+            writer = getattr(state, "ticket_writer", None)
+            if writer is None:
+                writer = TicketWriter(_database(request), finish=tickets.flush_intake)
+                state.ticket_writer = writer
+    return writer
+
+
 @router.post("/tickets", response_model=wire.Ticket, status_code=201, responses=_ERRORS)
-def create_ticket(
-    body: wire.TicketCreate, request: Request, response: Response, customer: CurrentCustomer
-) -> wire.Ticket:
+async def create_ticket(
+    body: wire.TicketCreate, request: Request, customer: CurrentCustomer
+) -> Response:
+    """Open a ticket (201), or answer with the one this ``client_key`` already
+    opened (200). Written by the ticket writer (``server.ticket_writer``),
+    with others that arrive at the same time."""
     limit = _settings(request).max_ticket_bytes
+    customer_id = customer.id
 
     def work(db: DbSession) -> tuple[wire.Ticket, bool]:
-        c = db.get(models.Customer, customer.id)
+        fresh = tickets.intake(db, customer_id, body, limit)
+        if fresh is not None:
+            return fresh, True
+        c = db.get(models.Customer, customer_id)
         assert c is not None
-        made = tickets.create_ticket(db, c, body, limit)
-        fresh = made if made.created else None
-        return ticket_out(db, made.ticket, for_customer=True, fresh=fresh), made.created
+        made = tickets.create_ticket(db, c, body, limit)  # finds the stored ticket
+        return ticket_out(db, made.ticket, for_customer=True), made.created
 
-    out, created = _database(request).idempotent(work)
-    if not created:
-        response.status_code = 200
-    return out
+    out, created = await _ticket_writer(request).run(work)
+    return Response(
+        out.model_dump_json(), status_code=201 if created else 200, media_type="application/json"
+    )
 
 
 @router.get("/tickets", response_model=wire.TicketList)

@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
 )
 
 from client.agent import texts
+from client.agent.admin import AdminPage
 from client.agent.assist import AssistDesk
 from client.agent.canned_ui import CannedLibrary
 from client.agent.chat import ChatPage
 from client.agent.live import LiveBridge
+from client.agent.reports import ReportsPage
 from client.agent.session import MAX_CAPACITY, Console
 from client.agent.team import TeamPage
 from client.agent.tickets import TicketQueue, TicketView
@@ -84,6 +86,18 @@ class ConsoleWindow(QMainWindow):
         self.team_page = TeamPage(console, self.live, self)
         self.team_index = self._add_fixed_tab(self.team_page, icon("agent-team"), self.tr("Team"))
         self.tabs.setTabVisible(self.team_index, False)
+        # Shown by the signed-in agent's permissions (GET /team/me).
+        self.reports_page = ReportsPage(console, self)
+        self.reports_index = self._add_fixed_tab(
+            self.reports_page, icon("chart"), self.tr("Reports")
+        )
+        self.tabs.setTabVisible(self.reports_index, False)
+        self.admin_page = AdminPage(console, self)
+        self.admin_index = self._add_fixed_tab(
+            self.admin_page, icon("settings"), self.tr("Administration")
+        )
+        self.tabs.setTabVisible(self.admin_index, False)
+        self.permissions: set[str] = set()
 
         bar = self.statusBar()
         bar.setObjectName("StatusBar")
@@ -148,6 +162,10 @@ class ConsoleWindow(QMainWindow):
             self.queue.stop()
             self.team_page.stop()
             self.tabs.setTabVisible(self.team_index, False)
+            self.reports_page.stop()
+            self.permissions = set()
+            self.tabs.setTabVisible(self.reports_index, False)
+            self.tabs.setTabVisible(self.admin_index, False)
             return
         role = agent.role.value
         self.agent_label.setText(f"{agent.name} · {texts.role_label(role)}")
@@ -158,6 +176,32 @@ class ConsoleWindow(QMainWindow):
         self.tabs.setTabVisible(self.team_index, supervisor)
         if supervisor:
             self.team_page.start()
+        self.load_access()
+
+    def load_access(self) -> None:
+        """Show the Reports and Administration tabs by what the agent holds."""
+
+        def done(access: Any) -> None:
+            if self.console.agent is None or access.agent.id != self.console.agent.id:
+                return
+            held = set(access.permissions)
+            self.permissions = held
+            is_admin = access.agent.role.value == "admin"
+            reports = is_admin or "reports.read" in held
+            self.tabs.setTabVisible(self.reports_index, reports)
+            if reports:
+                self.reports_page.set_permissions(held | ({"export"} if is_admin else set()))
+                self.reports_page.start()
+            admin = self.admin_page.set_access(
+                held, is_admin=is_admin, me=access.agent.id, groups={g.id for g in access.groups}
+            )
+            self.tabs.setTabVisible(self.admin_index, admin)
+            if admin:
+                self.admin_page.start()
+
+        self.console.call(
+            lambda api: api.my_access(), done, lambda exc: log.info("access: %s", exc)
+        )
 
     def _on_account_button(self) -> None:
         if self.console.agent is not None:
@@ -270,7 +314,8 @@ class ConsoleWindow(QMainWindow):
 
     def close_tab(self, index: int) -> None:
         widget = self.tabs.widget(index)
-        if widget is None or widget in (self.queue, self.chat_page, self.team_page):
+        fixed = (self.queue, self.chat_page, self.team_page, self.reports_page, self.admin_page)
+        if widget is None or widget in fixed:
             return
         if isinstance(widget, TicketView):
             self.ticket_views.pop(widget.ticket_id, None)

@@ -2,6 +2,60 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>AdminPage</name>
+    <message>
+        <source>Agents</source>
+        <translation>客服</translation>
+    </message>
+    <message>
+        <source>Groups</source>
+        <translation>小组</translation>
+    </message>
+    <message>
+        <source>Audit log</source>
+        <translation>审计日志</translation>
+    </message>
+    <message>
+        <source>Quality review</source>
+        <translation>质检</translation>
+    </message>
+</context>
+<context>
+    <name>AgentDialog</name>
+    <message>
+        <source>New agent</source>
+        <translation>新建客服</translation>
+    </message>
+    <message>
+        <source>Edit agent</source>
+        <translation>编辑客服</translation>
+    </message>
+    <message>
+        <source>Default</source>
+        <translation>默认</translation>
+    </message>
+    <message>
+        <source>E-mail</source>
+        <translation>邮箱</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>Groups</source>
+        <translation>小组</translation>
+    </message>
+    <message>
+        <source>Chats at once</source>
+        <translation>同时会话数</translation>
+    </message>
+</context>
+<context>
     <name>AgentText</name>
     <message>
         <source>New</source>
@@ -225,6 +279,442 @@
     </message>
 </context>
 <context>
+    <name>AgentsPanel</name>
+    <message>
+        <source>New agent…</source>
+        <translation>新建客服…</translation>
+    </message>
+    <message>
+        <source>Edit…</source>
+        <translation>编辑…</translation>
+    </message>
+    <message>
+        <source>Permissions…</source>
+        <translation>权限…</translation>
+    </message>
+    <message>
+        <source>Disable</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <source>Force sign-out</source>
+        <translation>强制下线</translation>
+    </message>
+    <message>
+        <source>Reset password</source>
+        <translation>重置密码</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>E-mail</source>
+        <translation>邮箱</translation>
+    </message>
+    <message>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <source>Groups</source>
+        <translation>小组</translation>
+    </message>
+    <message>
+        <source>Active</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <source>Chat cap</source>
+        <translation>会话上限</translation>
+    </message>
+    <message>
+        <source>default (%1)</source>
+        <translation>默认（%1）</translation>
+    </message>
+    <message>
+        <source>yes</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <source>disabled</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <source>Enable</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <source>Please confirm</source>
+        <translation>请确认</translation>
+    </message>
+    <message>
+        <source>Enter an e-mail address and a name.</source>
+        <translation>请输入邮箱和姓名。</translation>
+    </message>
+    <message>
+        <source>%1 was created.</source>
+        <translation>已创建 %1。</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>已保存。</translation>
+    </message>
+    <message>
+        <source>Disable %1? Their sessions end now and their open tickets and chats go back to the queue.</source>
+        <translation>停用 %1？其登录会话将立即结束，未完成的工单和会话将退回队列。</translation>
+    </message>
+    <message>
+        <source>%1 is disabled: %2 sessions ended, %3 tickets back in the queue.</source>
+        <translation>%1 已停用：结束了 %2 个会话，%3 个工单退回队列。</translation>
+    </message>
+    <message>
+        <source>End every session of %1 now?</source>
+        <translation>立即结束 %1 的所有登录会话？</translation>
+    </message>
+    <message>
+        <source>%1 sessions of %2 ended.</source>
+        <translation>已结束 %2 的 %1 个会话。</translation>
+    </message>
+    <message>
+        <source>Give %1 a new one-time password? Their sessions end.</source>
+        <translation>为 %1 生成新的一次性密码？其登录会话将结束。</translation>
+    </message>
+    <message>
+        <source>The password of %1 was reset.</source>
+        <translation>已重置 %1 的密码。</translation>
+    </message>
+</context>
+<context>
+    <name>AssistText</name>
+    <message>
+        <source>ended by the customer</source>
+        <translation>客户已结束</translation>
+    </message>
+    <message>
+        <source>ended by you</source>
+        <translation>您已结束</translation>
+    </message>
+    <message>
+        <source>the connection was lost</source>
+        <translation>连接已断开</translation>
+    </message>
+    <message>
+        <source>nothing happened for too long</source>
+        <translation>长时间无活动</translation>
+    </message>
+    <message>
+        <source>your account was disabled</source>
+        <translation>您的账户已被停用</translation>
+    </message>
+    <message>
+        <source>ended by the service</source>
+        <translation>服务已结束</translation>
+    </message>
+    <message>
+        <source>This code is wrong, used or expired. Ask the customer for a new one.</source>
+        <translation>此代码错误、已使用或已过期。请让客户提供新代码。</translation>
+    </message>
+    <message>
+        <source>Too many wrong codes. Wait a few minutes and try again.</source>
+        <translation>错误代码过多。请稍等几分钟再试。</translation>
+    </message>
+    <message>
+        <source>The code has 8 digits.</source>
+        <translation>代码为 8 位数字。</translation>
+    </message>
+    <message>
+        <source>Remote assist</source>
+        <translation>远程协助</translation>
+    </message>
+    <message>
+        <source>Ask the customer to share their screen (they must allow it)</source>
+        <translation>请客户共享屏幕（需客户同意）</translation>
+    </message>
+    <message>
+        <source>View only</source>
+        <translation>仅查看</translation>
+    </message>
+    <message>
+        <source>Control</source>
+        <translation>控制</translation>
+    </message>
+</context>
+<context>
+    <name>AssistWindow</name>
+    <message>
+        <source>Fit</source>
+        <translation>适应窗口</translation>
+    </message>
+    <message>
+        <source>Fit the screen to the window, or show it 1:1</source>
+        <translation>使屏幕适应窗口，或按 1:1 显示</translation>
+    </message>
+    <message>
+        <source>Full screen</source>
+        <translation>全屏</translation>
+    </message>
+    <message>
+        <source>Full screen (F11; Esc leaves)</source>
+        <translation>全屏（F11；Esc 退出）</translation>
+    </message>
+    <message>
+        <source>Special keys</source>
+        <translation>特殊按键</translation>
+    </message>
+    <message>
+        <source>Ctrl+Alt+Del</source>
+        <translation>Ctrl+Alt+Del</translation>
+    </message>
+    <message>
+        <source>Windows / Super key</source>
+        <translation>Windows / Super 键</translation>
+    </message>
+    <message>
+        <source>Alt+Tab</source>
+        <translation>Alt+Tab</translation>
+    </message>
+    <message>
+        <source>Print Screen</source>
+        <translation>截屏键 (Print Screen)</translation>
+    </message>
+    <message>
+        <source>Quality:</source>
+        <translation>画质：</translation>
+    </message>
+    <message>
+        <source>Low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <source>Medium</source>
+        <translation>中</translation>
+    </message>
+    <message>
+        <source>High</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <source>Frame rate:</source>
+        <translation>帧率：</translation>
+    </message>
+    <message>
+        <source>%1 fps</source>
+        <translation>%1 帧/秒</translation>
+    </message>
+    <message>
+        <source>Request control</source>
+        <translation>请求控制</translation>
+    </message>
+    <message>
+        <source>Send clipboard</source>
+        <translation>发送剪贴板</translation>
+    </message>
+    <message>
+        <source>Send the text on your clipboard to the customer</source>
+        <translation>将您剪贴板中的文字发送给客户</translation>
+    </message>
+    <message>
+        <source>Open in VNC viewer…</source>
+        <translation>在 VNC 查看器中打开…</translation>
+    </message>
+    <message>
+        <source>Note…</source>
+        <translation>备注…</translation>
+    </message>
+    <message>
+        <source>End</source>
+        <translation>结束</translation>
+    </message>
+    <message>
+        <source>Customer %1</source>
+        <translation>客户 %1</translation>
+    </message>
+    <message>
+        <source>Remote assist — %1</source>
+        <translation>远程协助 — %1</translation>
+    </message>
+    <message>
+        <source>The customer did not give control.</source>
+        <translation>客户未授予控制权。</translation>
+    </message>
+    <message>
+        <source>You have control</source>
+        <translation>您已获得控制权</translation>
+    </message>
+    <message>
+        <source>Waiting for the customer…</source>
+        <translation>正在等待客户…</translation>
+    </message>
+    <message>
+        <source>Waiting for the customer to allow…</source>
+        <translation>正在等待客户允许…</translation>
+    </message>
+    <message>
+        <source>Live</source>
+        <translation>实时</translation>
+    </message>
+    <message>
+        <source>Paused by the customer</source>
+        <translation>客户已暂停</translation>
+    </message>
+    <message>
+        <source>The customer declined</source>
+        <translation>客户已拒绝</translation>
+    </message>
+    <message>
+        <source>The customer did not answer</source>
+        <translation>客户未回应</translation>
+    </message>
+    <message>
+        <source>Ended</source>
+        <translation>已结束</translation>
+    </message>
+    <message>
+        <source>Connecting…</source>
+        <translation>正在连接…</translation>
+    </message>
+    <message>
+        <source>Control</source>
+        <translation>控制</translation>
+    </message>
+    <message>
+        <source>View only</source>
+        <translation>仅查看</translation>
+    </message>
+    <message>
+        <source>%1 kbit/s</source>
+        <translation>%1 kbit/s</translation>
+    </message>
+    <message>
+        <source>The customer&apos;s clipboard text is on your clipboard.</source>
+        <translation>客户剪贴板中的文字已复制到您的剪贴板。</translation>
+    </message>
+    <message>
+        <source>1:1</source>
+        <translation>1:1</translation>
+    </message>
+    <message>
+        <source>Clipboard text sent to the customer.</source>
+        <translation>剪贴板文字已发送给客户。</translation>
+    </message>
+    <message>
+        <source>Note saved.</source>
+        <translation>备注已保存。</translation>
+    </message>
+    <message>
+        <source>Show here again</source>
+        <translation>在此重新显示</translation>
+    </message>
+    <message>
+        <source>Connect your VNC viewer to %1 (this computer only).</source>
+        <translation>请用 VNC 查看器连接 %1（仅限本机）。</translation>
+    </message>
+    <message>
+        <source>The VNC bridge could not start: %1</source>
+        <translation>VNC 桥接无法启动：%1</translation>
+    </message>
+</context>
+<context>
+    <name>AuditPanel</name>
+    <message>
+        <source>Action (e.g. agent.)</source>
+        <translation>操作（如 agent.）</translation>
+    </message>
+    <message>
+        <source>Actor</source>
+        <translation>操作人</translation>
+    </message>
+    <message>
+        <source>Any outcome</source>
+        <translation>全部结果</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>成功</translation>
+    </message>
+    <message>
+        <source>Denied</source>
+        <translation>被拒绝</translation>
+    </message>
+    <message>
+        <source>Failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>From</source>
+        <translation>起始</translation>
+    </message>
+    <message>
+        <source>To</source>
+        <translation>截止</translation>
+    </message>
+    <message>
+        <source>Search</source>
+        <translation>搜索</translation>
+    </message>
+    <message>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <source>Target</source>
+        <translation>对象</translation>
+    </message>
+    <message>
+        <source>Outcome</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <source>‹ Newer</source>
+        <translation>‹ 较新</translation>
+    </message>
+    <message>
+        <source>Older ›</source>
+        <translation>较早 ›</translation>
+    </message>
+    <message>
+        <source>Page %1 of %2 · %3 entries</source>
+        <translation>第 %1 / %2 页 · 共 %3 条</translation>
+    </message>
+    <message>
+        <source>Save CSV</source>
+        <translation>保存 CSV</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存到 %1</translation>
+    </message>
+    <message>
+        <source>Exporting…</source>
+        <translation>正在导出…</translation>
+    </message>
+</context>
+<context>
     <name>CannedEditor</name>
     <message>
         <source>Canned replies</source>
@@ -290,6 +780,13 @@
     </message>
 </context>
 <context>
+    <name>Chart</name>
+    <message>
+        <source>No data for this period</source>
+        <translation>此期间没有数据</translation>
+    </message>
+</context>
+<context>
     <name>ChatPage</name>
     <message>
         <source>Choose a conversation in the inbox.</source>
@@ -320,6 +817,29 @@
     </message>
 </context>
 <context>
+    <name>CodeDialog</name>
+    <message>
+        <source>Remote assist with a code</source>
+        <translation>使用代码进行远程协助</translation>
+    </message>
+    <message>
+        <source>The code the customer reads to you:</source>
+        <translation>客户告诉您的代码：</translation>
+    </message>
+    <message>
+        <source>View only</source>
+        <translation>仅查看</translation>
+    </message>
+    <message>
+        <source>Ask for control too</source>
+        <translation>同时请求控制</translation>
+    </message>
+    <message>
+        <source>The code has 8 digits.</source>
+        <translation>代码为 8 位数字。</translation>
+    </message>
+</context>
+<context>
     <name>Console</name>
     <message>
         <source>Your sign-in cannot be saved on this computer: sign in again next time.</source>
@@ -347,6 +867,14 @@
     <message>
         <source>Team</source>
         <translation>团队</translation>
+    </message>
+    <message>
+        <source>Reports</source>
+        <translation>报表</translation>
+    </message>
+    <message>
+        <source>Administration</source>
+        <translation>管理</translation>
     </message>
     <message>
         <source>Presence:</source>
@@ -550,6 +1078,73 @@
     </message>
 </context>
 <context>
+    <name>GroupsPanel</name>
+    <message>
+        <source>New group…</source>
+        <translation>新建小组…</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Products…</source>
+        <translation>产品…</translation>
+    </message>
+    <message>
+        <source>Members…</source>
+        <translation>成员…</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>小组</translation>
+    </message>
+    <message>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <source>Products</source>
+        <translation>产品</translation>
+    </message>
+    <message>
+        <source>Members</source>
+        <translation>成员</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>已保存。</translation>
+    </message>
+    <message>
+        <source>New group</source>
+        <translation>新建小组</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+    <message>
+        <source>Rename group</source>
+        <translation>重命名小组</translation>
+    </message>
+    <message>
+        <source>Products of %1</source>
+        <translation>%1 的产品</translation>
+    </message>
+    <message>
+        <source>Products, separated by commas</source>
+        <translation>产品，以逗号分隔</translation>
+    </message>
+</context>
+<context>
     <name>Inbox</name>
     <message>
         <source>Waiting</source>
@@ -570,6 +1165,184 @@
     <message>
         <source>Nothing here.</source>
         <translation>暂无内容。</translation>
+    </message>
+</context>
+<context>
+    <name>MembersDialog</name>
+    <message>
+        <source>Members of %1</source>
+        <translation>%1 的成员</translation>
+    </message>
+</context>
+<context>
+    <name>NoteDialog</name>
+    <message>
+        <source>Note on this remote session</source>
+        <translation>本次远程会话的备注</translation>
+    </message>
+    <message>
+        <source>Saved as an internal note on the conversation or ticket.</source>
+        <translation>将作为内部备注保存到对话或工单中。</translation>
+    </message>
+    <message>
+        <source>Write something first.</source>
+        <translation>请先填写内容。</translation>
+    </message>
+</context>
+<context>
+    <name>OneTimePasswordDialog</name>
+    <message>
+        <source>One-time password</source>
+        <translation>一次性密码</translation>
+    </message>
+    <message>
+        <source>The temporary password of %1. It is shown only now: give it to them in person or by phone.</source>
+        <translation>%1 的临时密码。它只显示这一次：请当面或通过电话告知对方。</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+</context>
+<context>
+    <name>Panel</name>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+</context>
+<context>
+    <name>PermissionsDialog</name>
+    <message>
+        <source>Permissions of %1</source>
+        <translation>%1 的权限</translation>
+    </message>
+    <message>
+        <source>Greyed out: not yours to grant. Role defaults are marked with *.</source>
+        <translation>灰色：您无权授予。角色默认权限以 * 标出。</translation>
+    </message>
+</context>
+<context>
+    <name>QualityPanel</name>
+    <message>
+        <source>Rubrics</source>
+        <translation>评分标准</translation>
+    </message>
+    <message>
+        <source>New rubric</source>
+        <translation>新建评分标准</translation>
+    </message>
+    <message>
+        <source>In use</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <source>Criterion</source>
+        <translation>评分项</translation>
+    </message>
+    <message>
+        <source>Weight</source>
+        <translation>权重</translation>
+    </message>
+    <message>
+        <source>Highest score</source>
+        <translation>满分</translation>
+    </message>
+    <message>
+        <source>Add criterion</source>
+        <translation>添加评分项</translation>
+    </message>
+    <message>
+        <source>Remove criterion</source>
+        <translation>删除评分项</translation>
+    </message>
+    <message>
+        <source>Save rubric</source>
+        <translation>保存评分标准</translation>
+    </message>
+    <message>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <source>Description</source>
+        <translation>说明</translation>
+    </message>
+    <message>
+        <source>Criteria</source>
+        <translation>评分项</translation>
+    </message>
+    <message>
+        <source>Closed chat:</source>
+        <translation>已结束的会话：</translation>
+    </message>
+    <message>
+        <source>Score…</source>
+        <translation>评分…</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>会话</translation>
+    </message>
+    <message>
+        <source>Agent</source>
+        <translation>客服</translation>
+    </message>
+    <message>
+        <source>Rubric</source>
+        <translation>评分标准</translation>
+    </message>
+    <message>
+        <source>Score</source>
+        <translation>得分</translation>
+    </message>
+    <message>
+        <source>Reviewer</source>
+        <translation>评审人</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <source>%1 (not in use)</source>
+        <translation>%1（停用）</translation>
+    </message>
+    <message>
+        <source>Greeting</source>
+        <translation>问候</translation>
+    </message>
+    <message>
+        <source>Solution</source>
+        <translation>解决方案</translation>
+    </message>
+    <message>
+        <source>Tone</source>
+        <translation>语气</translation>
+    </message>
+    <message>
+        <source>Used for %1 scores: its criteria stay as they are.</source>
+        <translation>已用于 %1 次评分：评分项不可再修改。</translation>
+    </message>
+    <message>
+        <source>A rubric needs a name and criteria with different names.</source>
+        <translation>评分标准需要名称，且评分项名称不能重复。</translation>
+    </message>
+    <message>
+        <source>Saved.</source>
+        <translation>已保存。</translation>
+    </message>
+    <message>
+        <source>Saving…</source>
+        <translation>正在保存…</translation>
+    </message>
+    <message>
+        <source>Chat #%1 scored %2.</source>
+        <translation>会话 #%1 得分 %2。</translation>
     </message>
 </context>
 <context>
@@ -651,6 +1424,232 @@
     <message>
         <source>The reply is too long (at most %1 characters).</source>
         <translation>回复过长（最多 %1 个字符）。</translation>
+    </message>
+</context>
+<context>
+    <name>ReportsPage</name>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 秒</translation>
+    </message>
+    <message>
+        <source>Reports</source>
+        <translation>报表</translation>
+    </message>
+    <message>
+        <source>Last %1 days</source>
+        <translation>最近 %1 天</translation>
+    </message>
+    <message>
+        <source>Custom…</source>
+        <translation>自定义…</translation>
+    </message>
+    <message>
+        <source>By day</source>
+        <translation>按天</translation>
+    </message>
+    <message>
+        <source>By week</source>
+        <translation>按周</translation>
+    </message>
+    <message>
+        <source>By month</source>
+        <translation>按月</translation>
+    </message>
+    <message>
+        <source>All groups</source>
+        <translation>全部小组</translation>
+    </message>
+    <message>
+        <source>All agents</source>
+        <translation>全部客服</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Export CSV</source>
+        <translation>导出 CSV</translation>
+    </message>
+    <message>
+        <source>First response time</source>
+        <translation>首次响应时间</translation>
+    </message>
+    <message>
+        <source>Resolution time</source>
+        <translation>解决时长</translation>
+    </message>
+    <message>
+        <source>Resolution rate</source>
+        <translation>解决率</translation>
+    </message>
+    <message>
+        <source>Reopen rate</source>
+        <translation>重开率</translation>
+    </message>
+    <message>
+        <source>CSAT</source>
+        <translation>满意度</translation>
+    </message>
+    <message>
+        <source>SLA breach rate</source>
+        <translation>SLA 违约率</translation>
+    </message>
+    <message>
+        <source>Tickets over time</source>
+        <translation>工单量趋势</translation>
+    </message>
+    <message>
+        <source>Bars</source>
+        <translation>柱状</translation>
+    </message>
+    <message>
+        <source>Line</source>
+        <translation>折线</translation>
+    </message>
+    <message>
+        <source>By product</source>
+        <translation>按产品</translation>
+    </message>
+    <message>
+        <source>By module</source>
+        <translation>按模块</translation>
+    </message>
+    <message>
+        <source>By version</source>
+        <translation>按版本</translation>
+    </message>
+    <message>
+        <source>By category</source>
+        <translation>按类别</translation>
+    </message>
+    <message>
+        <source>Agents</source>
+        <translation>客服</translation>
+    </message>
+    <message>
+        <source>Agent</source>
+        <translation>客服</translation>
+    </message>
+    <message>
+        <source>Tickets</source>
+        <translation>工单</translation>
+    </message>
+    <message>
+        <source>Resolved</source>
+        <translation>已解决</translation>
+    </message>
+    <message>
+        <source>First response</source>
+        <translation>首次响应</translation>
+    </message>
+    <message>
+        <source>Chats</source>
+        <translation>会话</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>质检分</translation>
+    </message>
+    <message>
+        <source>Groups</source>
+        <translation>小组</translation>
+    </message>
+    <message>
+        <source>Group</source>
+        <translation>小组</translation>
+    </message>
+    <message>
+        <source>Members</source>
+        <translation>成员</translation>
+    </message>
+    <message>
+        <source>Summary</source>
+        <translation>汇总</translation>
+    </message>
+    <message>
+        <source>Quality scores</source>
+        <translation>质检评分</translation>
+    </message>
+    <message>
+        <source>The period ends before it starts.</source>
+        <translation>结束日期早于开始日期。</translation>
+    </message>
+    <message>
+        <source>Loading…</source>
+        <translation>正在加载…</translation>
+    </message>
+    <message>
+        <source>Updated %1</source>
+        <translation>更新于 %1</translation>
+    </message>
+    <message>
+        <source>Figures of %1; charts cover every ticket.</source>
+        <translation>显示 %1 的指标；图表包含所有工单。</translation>
+    </message>
+    <message>
+        <source>Figures of the group %1; charts cover every ticket.</source>
+        <translation>显示小组 %1 的指标；图表包含所有工单。</translation>
+    </message>
+    <message>
+        <source>%1 tickets created in the period.</source>
+        <translation>此期间共新建 %1 个工单。</translation>
+    </message>
+    <message>
+        <source>(none)</source>
+        <translation>（无）</translation>
+    </message>
+    <message>
+        <source>(unassigned)</source>
+        <translation>（未分配）</translation>
+    </message>
+    <message>
+        <source>median · p90 %1</source>
+        <translation>中位数 · p90 %1</translation>
+    </message>
+    <message>
+        <source>%1 of %2 tickets</source>
+        <translation>%2 个工单中的 %1 个</translation>
+    </message>
+    <message>
+        <source>%1 reopened</source>
+        <translation>%1 个重开</translation>
+    </message>
+    <message>
+        <source>%1 ratings · %2 positive</source>
+        <translation>%1 个评价 · 好评 %2</translation>
+    </message>
+    <message>
+        <source>%1 breached</source>
+        <translation>%1 个违约</translation>
+    </message>
+    <message>
+        <source>Save CSV</source>
+        <translation>保存 CSV</translation>
+    </message>
+    <message>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <source>Exporting…</source>
+        <translation>正在导出…</translation>
+    </message>
+    <message>
+        <source>Saved %1</source>
+        <translation>已保存到 %1</translation>
+    </message>
+</context>
+<context>
+    <name>ScoreDialog</name>
+    <message>
+        <source>Score %1</source>
+        <translation>为 %1 评分</translation>
+    </message>
+    <message>
+        <source>Comment</source>
+        <translation>备注</translation>
     </message>
 </context>
 <context>
@@ -909,274 +1908,6 @@
     <message>
         <source>Unassign</source>
         <translation>取消分配</translation>
-    </message>
-</context>
-<context>
-    <name>AssistText</name>
-    <message>
-        <source>ended by the customer</source>
-        <translation>客户已结束</translation>
-    </message>
-    <message>
-        <source>ended by you</source>
-        <translation>您已结束</translation>
-    </message>
-    <message>
-        <source>the connection was lost</source>
-        <translation>连接已断开</translation>
-    </message>
-    <message>
-        <source>nothing happened for too long</source>
-        <translation>长时间无活动</translation>
-    </message>
-    <message>
-        <source>your account was disabled</source>
-        <translation>您的账户已被停用</translation>
-    </message>
-    <message>
-        <source>ended by the service</source>
-        <translation>服务已结束</translation>
-    </message>
-    <message>
-        <source>This code is wrong, used or expired. Ask the customer for a new one.</source>
-        <translation>此代码错误、已使用或已过期。请让客户提供新代码。</translation>
-    </message>
-    <message>
-        <source>Too many wrong codes. Wait a few minutes and try again.</source>
-        <translation>错误代码过多。请稍等几分钟再试。</translation>
-    </message>
-    <message>
-        <source>The code has 8 digits.</source>
-        <translation>代码为 8 位数字。</translation>
-    </message>
-    <message>
-        <source>Remote assist</source>
-        <translation>远程协助</translation>
-    </message>
-    <message>
-        <source>Ask the customer to share their screen (they must allow it)</source>
-        <translation>请客户共享屏幕（需客户同意）</translation>
-    </message>
-    <message>
-        <source>View only</source>
-        <translation>仅查看</translation>
-    </message>
-    <message>
-        <source>Control</source>
-        <translation>控制</translation>
-    </message>
-</context>
-<context>
-    <name>AssistWindow</name>
-    <message>
-        <source>Fit</source>
-        <translation>适应窗口</translation>
-    </message>
-    <message>
-        <source>Fit the screen to the window, or show it 1:1</source>
-        <translation>使屏幕适应窗口，或按 1:1 显示</translation>
-    </message>
-    <message>
-        <source>Full screen</source>
-        <translation>全屏</translation>
-    </message>
-    <message>
-        <source>Full screen (F11; Esc leaves)</source>
-        <translation>全屏（F11；Esc 退出）</translation>
-    </message>
-    <message>
-        <source>Special keys</source>
-        <translation>特殊按键</translation>
-    </message>
-    <message>
-        <source>Ctrl+Alt+Del</source>
-        <translation>Ctrl+Alt+Del</translation>
-    </message>
-    <message>
-        <source>Windows / Super key</source>
-        <translation>Windows / Super 键</translation>
-    </message>
-    <message>
-        <source>Alt+Tab</source>
-        <translation>Alt+Tab</translation>
-    </message>
-    <message>
-        <source>Print Screen</source>
-        <translation>截屏键 (Print Screen)</translation>
-    </message>
-    <message>
-        <source>Quality:</source>
-        <translation>画质：</translation>
-    </message>
-    <message>
-        <source>Low</source>
-        <translation>低</translation>
-    </message>
-    <message>
-        <source>Medium</source>
-        <translation>中</translation>
-    </message>
-    <message>
-        <source>High</source>
-        <translation>高</translation>
-    </message>
-    <message>
-        <source>Frame rate:</source>
-        <translation>帧率：</translation>
-    </message>
-    <message>
-        <source>%1 fps</source>
-        <translation>%1 帧/秒</translation>
-    </message>
-    <message>
-        <source>Request control</source>
-        <translation>请求控制</translation>
-    </message>
-    <message>
-        <source>Send clipboard</source>
-        <translation>发送剪贴板</translation>
-    </message>
-    <message>
-        <source>Send the text on your clipboard to the customer</source>
-        <translation>将您剪贴板中的文字发送给客户</translation>
-    </message>
-    <message>
-        <source>Open in VNC viewer…</source>
-        <translation>在 VNC 查看器中打开…</translation>
-    </message>
-    <message>
-        <source>Note…</source>
-        <translation>备注…</translation>
-    </message>
-    <message>
-        <source>End</source>
-        <translation>结束</translation>
-    </message>
-    <message>
-        <source>Customer %1</source>
-        <translation>客户 %1</translation>
-    </message>
-    <message>
-        <source>Remote assist — %1</source>
-        <translation>远程协助 — %1</translation>
-    </message>
-    <message>
-        <source>The customer did not give control.</source>
-        <translation>客户未授予控制权。</translation>
-    </message>
-    <message>
-        <source>You have control</source>
-        <translation>您已获得控制权</translation>
-    </message>
-    <message>
-        <source>Waiting for the customer…</source>
-        <translation>正在等待客户…</translation>
-    </message>
-    <message>
-        <source>Waiting for the customer to allow…</source>
-        <translation>正在等待客户允许…</translation>
-    </message>
-    <message>
-        <source>Live</source>
-        <translation>实时</translation>
-    </message>
-    <message>
-        <source>Paused by the customer</source>
-        <translation>客户已暂停</translation>
-    </message>
-    <message>
-        <source>The customer declined</source>
-        <translation>客户已拒绝</translation>
-    </message>
-    <message>
-        <source>The customer did not answer</source>
-        <translation>客户未回应</translation>
-    </message>
-    <message>
-        <source>Ended</source>
-        <translation>已结束</translation>
-    </message>
-    <message>
-        <source>Connecting…</source>
-        <translation>正在连接…</translation>
-    </message>
-    <message>
-        <source>Control</source>
-        <translation>控制</translation>
-    </message>
-    <message>
-        <source>View only</source>
-        <translation>仅查看</translation>
-    </message>
-    <message>
-        <source>%1 kbit/s</source>
-        <translation>%1 kbit/s</translation>
-    </message>
-    <message>
-        <source>The customer's clipboard text is on your clipboard.</source>
-        <translation>客户剪贴板中的文字已复制到您的剪贴板。</translation>
-    </message>
-    <message>
-        <source>1:1</source>
-        <translation>1:1</translation>
-    </message>
-    <message>
-        <source>Clipboard text sent to the customer.</source>
-        <translation>剪贴板文字已发送给客户。</translation>
-    </message>
-    <message>
-        <source>Note saved.</source>
-        <translation>备注已保存。</translation>
-    </message>
-    <message>
-        <source>Show here again</source>
-        <translation>在此重新显示</translation>
-    </message>
-    <message>
-        <source>Connect your VNC viewer to %1 (this computer only).</source>
-        <translation>请用 VNC 查看器连接 %1（仅限本机）。</translation>
-    </message>
-    <message>
-        <source>The VNC bridge could not start: %1</source>
-        <translation>VNC 桥接无法启动：%1</translation>
-    </message>
-</context>
-<context>
-    <name>CodeDialog</name>
-    <message>
-        <source>Remote assist with a code</source>
-        <translation>使用代码进行远程协助</translation>
-    </message>
-    <message>
-        <source>The code the customer reads to you:</source>
-        <translation>客户告诉您的代码：</translation>
-    </message>
-    <message>
-        <source>View only</source>
-        <translation>仅查看</translation>
-    </message>
-    <message>
-        <source>Ask for control too</source>
-        <translation>同时请求控制</translation>
-    </message>
-    <message>
-        <source>The code has 8 digits.</source>
-        <translation>代码为 8 位数字。</translation>
-    </message>
-</context>
-<context>
-    <name>NoteDialog</name>
-    <message>
-        <source>Note on this remote session</source>
-        <translation>本次远程会话的备注</translation>
-    </message>
-    <message>
-        <source>Saved as an internal note on the conversation or ticket.</source>
-        <translation>将作为内部备注保存到对话或工单中。</translation>
-    </message>
-    <message>
-        <source>Write something first.</source>
-        <translation>请先填写内容。</translation>
     </message>
 </context>
 </TS>

@@ -22,6 +22,7 @@ from protocol import API_PREFIX, PROTOCOL_VERSION
 from protocol.models import Health
 from server import __version__, errors
 from server.api import admin as admin_routes
+from server.api import assist as assist_routes
 from server.api import auth as auth_routes
 from server.api import chat as chat_routes
 from server.api import integration as integration_routes
@@ -29,6 +30,7 @@ from server.api import kb as kb_routes
 from server.api import reports as report_routes
 from server.api import team as team_routes
 from server.api import tickets as ticket_routes
+from server.assist.service import AssistService
 from server.blobs import BlobStore
 from server.chat.hub import Hub
 from server.config import Settings
@@ -88,6 +90,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     search = SearchIndex(database)
     chat = Hub(database, search, max_ticket_bytes=settings.max_ticket_bytes)
     webhooks = Dispatcher(database, WebhookOptions.from_env())
+    assist = AssistService(settings, database, chat)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -102,9 +105,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
         sys.setswitchinterval(0.001)
         await chat.start()
         await webhooks.start()
+        await assist.start()
         try:
             yield
         finally:
+            await assist.stop()
             await webhooks.stop()
             await chat.stop()
             database.dispose()
@@ -121,6 +126,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.state.search = search
     app.state.chat = chat
     app.state.webhooks = webhooks
+    app.state.assist = assist
     app.state.blobs = BlobStore(settings.data_dir / "blobs")
     errors.install(app)
     app.add_middleware(AccessLog)
@@ -137,4 +143,5 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app.include_router(team_routes.router, prefix=API_PREFIX)
     app.include_router(integration_routes.router, prefix=API_PREFIX)
     app.include_router(report_routes.router, prefix=API_PREFIX)
+    app.include_router(assist_routes.router)  # ASSIST_PREFIX, within API_PREFIX
     return app

@@ -8,7 +8,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+from protocol.assist import EXPIRE_AFTER_S, RECONNECT_GRACE_S
 from server.db import sqlite_url
+
+DEFAULT_VENDOR_NAME = "HelpBridge"
 
 
 def default_data_dir() -> Path:
@@ -37,6 +40,28 @@ class Settings:
     """Customers also see the tickets of others from their company."""
     kb_public: bool = True
     """Published articles are readable without a session (like a public help centre)."""
+    vendor_name: str = field(
+        default_factory=lambda: os.environ.get("HELPBRIDGE_VENDOR_NAME", DEFAULT_VENDOR_NAME)
+    )
+    """The vendor's name, shown to customers as the remote-assist agent's
+    company (``HELPBRIDGE_VENDOR_NAME``; the demo's vendor when left unset)."""
+    assist_max_kbps: int = 20_000
+    """Remote assist: bandwidth cap per session, both directions together (kbit/s)."""
+    assist_idle_timeout_s: float = 1800.0
+    """Remote assist: a live session with no stream bytes either way this long ends."""
+    assist_reconnect_grace_s: float = RECONNECT_GRACE_S
+    """Remote assist: a stream side gone this long ends the session (network)."""
+    assist_expire_after_s: float = EXPIRE_AFTER_S
+    """Remote assist: an unanswered request expires after this."""
+
+    @property
+    def company(self) -> str:
+        """The vendor's name as customers see it."""
+        if self.demo and self.vendor_name == DEFAULT_VENDOR_NAME:
+            from server.demo import DEMO_VENDOR_NAME
+
+            return DEMO_VENDOR_NAME
+        return self.vendor_name
 
     @property
     def db_url(self) -> str:

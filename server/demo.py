@@ -24,6 +24,8 @@ from server.kb.search import SearchIndex
 DEMO_KID = "demo"
 DEMO_AGENT_EMAIL = "agent@demo.helpbridge.invalid"
 DEMO_AGENT_NAME = "Zhang Min (demo agent)"
+DEMO_VENDOR_NAME = "Northwind Soft"
+"""The demo's vendor: the company customers see beside the agent's name."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -642,3 +643,63 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[str] = mapped_column(String(500), default="")
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- remote assist ------------------------------------------------------------------------
+
+
+class AssistSession(Base):
+    """One remote-assist session between an agent and a customer
+    (``protocol.assist``). ``open_customer_id`` is the customer's id while the
+    session is not final and NULL after: its unique constraint keeps a
+    customer to one open session even under concurrent requests.
+    ``max_mode`` is the most the customer granted during the session (for the
+    audit record); the byte counts are written when the session ends."""
+
+    __tablename__ = "assist_sessions"
+    __table_args__ = (
+        Index("ix_assist_sessions_agent_status", "agent_id", "status"),
+        Index("ix_assist_sessions_customer_status", "customer_id", "status"),
+        Index("ix_assist_sessions_status_expires", "status", "expires_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), default="requested")
+    mode: Mapped[str] = mapped_column(String(10), default="view")
+    requested_mode: Mapped[str] = mapped_column(String(10), default="view")
+    max_mode: Mapped[str] = mapped_column(String(10), default="view")
+    control_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    clipboard: Mapped[bool] = mapped_column(Boolean, default=False)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agents.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    open_customer_id: Mapped[int | None] = mapped_column(Integer, nullable=True, unique=True)
+    conversation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("conversations.id", ondelete="SET NULL"), nullable=True
+    )
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True
+    )
+    via: Mapped[str] = mapped_column(String(10), default="request")  # request | code
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    consent_deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    """The service expires an unanswered request at this time."""
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    end_reason: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    bytes_to_agent: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_to_customer: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class AssistCode(Base):
+    """A customer's one-time code (one at a time: a new one replaces the
+    old). Only its HMAC is stored (``server.assist.codes``)."""
+
+    __tablename__ = "assist_codes"
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

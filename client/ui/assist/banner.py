@@ -16,11 +16,14 @@ then sees what the customer sees.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QRect, Qt, Signal
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
-from protocol.assist import AssistSession
+if TYPE_CHECKING:
+    from protocol.assist import AssistSession
 
 #: Border colours: viewing, controlling, paused.
 VIEW_COLOUR = "#f59e0b"

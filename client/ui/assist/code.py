@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from client.ui.look import app_icon
-from protocol.assist import CODE_TTL_S, AssistCode
+
+if TYPE_CHECKING:
+    from protocol.assist import AssistCode
 
 
 def group_code(code: str) -> str:
@@ -89,6 +92,8 @@ class CodeDialog(QDialog):
         self.new_code_requested.emit()
 
     def set_code(self, code: AssistCode, *, now: datetime | None = None) -> None:
+        from protocol.assist import CODE_TTL_S
+
         self.code = code
         now = now or datetime.now(UTC)
         ttl = (code.expires_at - now).total_seconds()

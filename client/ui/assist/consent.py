@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QKeyEvent
@@ -32,7 +32,9 @@ from PySide6.QtWidgets import (
 )
 
 from client.ui.look import app_icon
-from protocol.assist import CONSENT_TIMEOUT_S, AssistMode, AssistSession
+
+if TYPE_CHECKING:
+    from protocol.assist import AssistSession
 
 Kind = Literal["view", "control"]
 
@@ -59,10 +61,14 @@ class ConsentDialog(QDialog):
         session: AssistSession,
         kind: Kind = "view",
         *,
-        timeout_s: float = CONSENT_TIMEOUT_S,
+        timeout_s: float | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
+        if timeout_s is None:
+            from protocol.assist import CONSENT_TIMEOUT_S
+
+            timeout_s = CONSENT_TIMEOUT_S
         self.session = session
         self.kind: Kind = kind
         self.answer: ConsentAnswer | None = None
@@ -158,7 +164,7 @@ class ConsentDialog(QDialog):
                 "type as if they were you. You can take control back at any moment with "
                 "Stop control."
             ).format(agent=agent)
-        if self.session.requested_mode == AssistMode.control:
+        if self.session.requested_mode == "control":
             return self.tr(
                 "{agent} asks to see your screen now. They also want to control it; you will "
                 "be asked about that separately. Nothing is shared until you choose Allow."

@@ -37,17 +37,6 @@ from client.ui.assist.banner import ScreenBorder, SessionBanner, state_colour
 from client.ui.assist.code import CodeDialog
 from client.ui.assist.consent import ConsentAnswer, ConsentDialog
 from client.ui.errors import error_message, exception_code
-from protocol.assist import (
-    CONSENT_TIMEOUT_S,
-    AssistMode,
-    AssistSession,
-    AssistStatus,
-    ClipboardConsent,
-    Consent,
-    ControlConsent,
-    EndReason,
-    Pause,
-)
 
 if TYPE_CHECKING:
     from client.core.assist.capture import ScreenSource
@@ -55,6 +44,7 @@ if TYPE_CHECKING:
     from client.core.assist.inject import InputSink
     from client.ui.portal import Portal
     from client.ui.realtime_bridge import RealtimeBridge
+    from protocol.assist import AssistSession
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +94,7 @@ class AssistController(QObject):
         realtime: RealtimeBridge | None = None,
         parent: QObject | None = None,
         *,
-        consent_timeout_s: float = CONSENT_TIMEOUT_S,
+        consent_timeout_s: float | None = None,
         source_factory: SourceFactory = _mss_source,
         sink_factory: SinkFactory = _pynput_sink,
         fps: float = 30.0,
@@ -182,7 +172,7 @@ class AssistController(QObject):
         self.session_changed.emit(session)
         if session.status.final:
             self._finish(session)
-        elif session.status == AssistStatus.requested:
+        elif session.status == "requested":
             self._ask(session)
         elif session.id in self._allowed:
             self._live(session)
@@ -214,6 +204,8 @@ class AssistController(QObject):
             "allowed" if answer.allow else "denied",
             " (timed out)" if answer.timed_out else "",
         )
+        from protocol.assist import Consent
+
         consent = Consent(allow=answer.allow, timed_out=answer.timed_out)
         self._call(
             lambda api: api.assist_consent(session_id, consent),
@@ -254,6 +246,8 @@ class AssistController(QObject):
             self._control_revoked = False
         allow = answer.allow
 
+        from protocol.assist import ClipboardConsent, ControlConsent
+
         def send(api: Any) -> AssistSession:
             session: AssistSession = api.assist_control_consent(
                 session_id, ControlConsent(allow=allow)
@@ -269,14 +263,14 @@ class AssistController(QObject):
     @property
     def paused(self) -> bool:
         session = self._live_session()
-        return self._local_pause or (session is not None and session.status == AssistStatus.paused)
+        return self._local_pause or (session is not None and session.status == "paused")
 
     @property
     def controlling(self) -> bool:
         session = self._live_session()
         return (
             session is not None
-            and session.mode == AssistMode.control
+            and session.mode == "control"
             and not self._control_revoked
             and not self.paused
         )
@@ -292,6 +286,8 @@ class AssistController(QObject):
             return
         self._local_pause = paused
         self._apply_flags()
+        from protocol.assist import Pause
+
         self._call(lambda api: api.assist_pause(session_id, Pause(paused=paused)), self.apply)
 
     def stop_control(self) -> None:
@@ -301,6 +297,8 @@ class AssistController(QObject):
             return
         self._control_revoked = True
         self._apply_flags()
+        from protocol.assist import ControlConsent
+
         self._call(
             lambda api: api.assist_control_consent(session_id, ControlConsent(allow=False)),
             self.apply,
@@ -350,8 +348,8 @@ class AssistController(QObject):
         server_url = self.portal.server_url
         emit = self._host_event.emit
         source_factory, sink_factory, fps = self.source_factory, self.sink_factory, self.fps
-        control = session.mode == AssistMode.control
-        paused = session.status == AssistStatus.paused
+        control = session.mode == "control"
+        paused = session.status == "paused"
         clipboard = session.clipboard
         session_id = session.id
 
@@ -473,24 +471,24 @@ class AssistController(QObject):
         was_live = session.id == self.live_id or session.started_at is not None
         self._stop_local(session.id)
         self._allowed.discard(session.id)
-        if session.status == AssistStatus.ended and was_live and session.id not in self._told:
+        if session.status == "ended" and was_live and session.id not in self._told:
             self._told.add(session.id)
             self._tell_ended(session)
 
     def _tell_ended(self, session: AssistSession) -> None:
         agent = session.agent.name.strip() or self.tr("The support agent")
         reason = session.end_reason
-        if reason == EndReason.customer:
+        if reason == "customer":
             text = self.tr("You ended the remote assist session. Your screen is no longer shared.")
-        elif reason == EndReason.agent:
+        elif reason == "agent":
             text = self.tr("{agent} ended the remote assist session.").format(agent=agent)
-        elif reason == EndReason.network:
+        elif reason == "network":
             text = self.tr("The remote assist session ended because the connection was lost.")
-        elif reason == EndReason.idle:
+        elif reason == "idle":
             text = self.tr("The remote assist session ended because it was idle for too long.")
         else:
             text = self.tr("The support service ended the remote assist session.")
-        if reason != EndReason.customer:
+        if reason != "customer":
             text += " " + self.tr("Your screen is no longer shared.")
         title = self.tr("Remote assist ended")
         log.info("assist %d ended (%s)", session.id, reason)

@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from client.core.assist.viewer import AssistViewer
+from client.core.realtime import AssistChanged
 from client.ui.assist.code import group_code
 from client.ui.assist.consent import ConsentAnswer, ConsentDialog
 from protocol.assist import AssistSession
@@ -258,8 +259,16 @@ def test_code_consent_share_control_and_end(qtbot: QtBot, customer: Customer, ag
 
     # End: sharing stops here at once; the agent gets nothing more.
     sent = host.bytes_sent
+    still_live = ctl.sessions[sid]
+    assert still_live.status == "active"
     ctl.banner.end_button.click()
     assert ctl.host is None and ctl.banner is None and ctl.border is None
+    # A "live" state that was on its way does not start sharing again.
+    delivered: list[object] = []
+    customer.h.window.realtime.received.connect(delivered.append)
+    customer.h.window.realtime.inject(AssistChanged(still_live))
+    qtbot.waitUntil(lambda: any(isinstance(e, AssistChanged) for e in delivered), timeout=5000)
+    assert ctl.host is None and ctl.banner is None and ctl.live_id is None
     qtbot.waitUntil(lambda: not host.running, timeout=10000)
     assert host.bytes_sent == sent
     received = viewer.stats().bytes_received

@@ -174,9 +174,11 @@ class AssistController(QObject):
             self._finish(session)
         elif session.status == "requested":
             self._ask(session)
+        elif session.id in self._ending:
+            return  # the customer ended it here: a late "live" state changes nothing
         elif session.id in self._allowed:
             self._live(session)
-        elif session.id not in self._ending:
+        else:
             # Live, but not allowed here (the portal restarted mid-session):
             # never share without the customer seeing it; end it.
             log.info("assist %d is live but was not allowed here: ending it", session.id)

@@ -46,6 +46,11 @@ export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff"; ruff check .
 echo "== mypy"; mypy
+# The portal as a PyInstaller bundle, built once (about 30 s on 2 cores);
+# tests/packaging/test_frozen.py smoke-tests it on Xvfb.
+echo "== build (frozen portal)"
+HELPBRIDGE_BUILD_NO_INSTALL=1 scripts/build.sh portal
+export HELPBRIDGE_FROZEN_DIR="$PWD/dist/helpbridge"
 echo "== pytest"
 pg_dir=$(mktemp -d)
 eval "$(scripts/postgres-for-tests.sh start "$pg_dir")" || echo "test.sh: no PostgreSQL; its tests will be skipped"

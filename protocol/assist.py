@@ -69,6 +69,10 @@ REDEEM_ATTEMPTS = 5
 REDEEM_WINDOW_S = 600.0
 """An agent may try this many wrong codes per window; then 429."""
 MAX_NOTE_CHARS = 10_000
+MAX_STREAM_MESSAGE = 64 * 1024
+"""The largest binary message a side sends on the stream; the service refuses
+bigger ones (close 1009). RFB bytes may be cut anywhere, so a big update goes
+out as several messages."""
 
 CodeText = Annotated[str, Field(pattern=r"^[0-9]{8}$")]
 

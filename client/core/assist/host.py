@@ -59,7 +59,7 @@ from client.core.rfb import (
     RfbServer,
     UpdateRequested,
 )
-from protocol.assist import StreamClose
+from protocol.assist import MAX_STREAM_MESSAGE, StreamClose
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class HostConfig:
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 10.0
     open_timeout_s: float = 10.0
-    chunk_bytes: int = 1 << 20
+    chunk_bytes: int = MAX_STREAM_MESSAGE
     """RFB bytes may be cut anywhere: big updates go out in messages of this size."""
 
 

@@ -746,14 +746,9 @@ class AssistService:
         offered = ws.scope.get("subprotocols") or []
         subprotocol = wire.STREAM_SUBPROTOCOL if wire.STREAM_SUBPROTOCOL in offered else None
         await ws.accept(subprotocol=subprotocol)
+        # Pairs are made when a session becomes live (and at start-up) and
+        # dropped when it ends, before its row says so: no pair, no stream.
         pair = self.pairs.get(session_id)
-        if code == 0 and pair is None:
-            # Live in the database but unknown here (made live elsewhere).
-            info = await self._read(lambda s: s.get(S, session_id))
-            if info is None:
-                code, reason = StreamClose.not_found, f"no remote-assist session {session_id}"
-            else:
-                pair = self._open_pair(session_id, info.agent_id, info.customer_id)
         if code != 0 or pair is None or pair.stopped or side is None:
             if code == 0:
                 code, reason = StreamClose.not_active, "the session is not active"

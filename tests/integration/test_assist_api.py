@@ -258,13 +258,14 @@ def test_refusals(live: LiveServer) -> None:
     assert call(c, "/consent", allow=True) == 409  # answered already
     assert call(c, "/control-consent", allow=True) == 409  # control was not asked
     assert call(a, "/end") == 200
-    for path, body in (
+    after_end: tuple[tuple[str, dict[str, Any]], ...] = (
         ("/control", {}),
         ("/pause", {"paused": True}),
         ("/clipboard", {"allow": True}),
         ("/consent", {"allow": True}),
         ("/control-consent", {"allow": False}),
-    ):
+    )
+    for path, body in after_end:
         who = a if path == "/control" else c
         assert call(who, path, **body) == 409, path
     # A new request once the last one ended.

@@ -17,6 +17,11 @@ on stdin, as a host application would).
 
 prints one JSON line ``{"cold_start_s": ..., "idle_rss_mb": ..., "runs": 5}``
 (medians); without ``--json`` a readable summary of every run.
+
+    python bench/startup.py --frozen dist/helpbridge --json
+
+measures the PyInstaller bundle (scripts/build.sh) the same way and adds
+``"bundle_mb"``, its size on disk.
 """
 
 from __future__ import annotations
@@ -46,7 +51,15 @@ def rss_mb(pid: int) -> float:
     raise RuntimeError("no VmRSS")
 
 
-def one_run(server_url: str, display: str, idle_s: float, token: str | None) -> tuple[float, float]:
+def bundle_mb(folder: Path) -> float:
+    """Size of a one-dir bundle on disk (file sizes, symlinks not followed)."""
+    total = sum(p.lstat().st_size for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
+    return total / (1024 * 1024)
+
+
+def one_run(
+    server_url: str, display: str, idle_s: float, token: str | None, program: list[str]
+) -> tuple[float, float]:
     with tempfile.TemporaryDirectory(prefix="hb-startup-") as tmp:
         mark = Path(tmp) / "painted"
         env = {
@@ -56,7 +69,7 @@ def one_run(server_url: str, display: str, idle_s: float, token: str | None) -> 
             "HELPBRIDGE_DATA_DIR": str(Path(tmp) / "data"),
             "HELPBRIDGE_STARTUP_MARK": str(mark),
         }
-        args = [sys.executable, "-m", "client", "--server", server_url]
+        args = [*program, "--server", server_url]
         if token:
             args.append("--identity-stdin")
         started = time.time()
@@ -100,7 +113,20 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--idle", type=float, default=3.0, help="seconds to idle before RSS")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument(
+        "--frozen",
+        metavar="DIR",
+        type=Path,
+        help="measure the PyInstaller bundle in DIR (e.g. dist/helpbridge) instead of the "
+        "source tree; also reports the bundle's size",
+    )
     args = parser.parse_args()
+    program = [sys.executable, "-m", "client"]
+    if args.frozen is not None:
+        exe = args.frozen / "helpbridge"
+        if not exe.is_file():
+            parser.error(f"{exe} does not exist; build it with scripts/build.sh portal")
+        program = [str(exe.resolve())]
 
     with ExitStack() as stack:
         display = os.environ.get("DISPLAY", "")
@@ -114,17 +140,26 @@ def main() -> int:
             stack.callback(service.stop)
             server_url = service.url
             token = service.sign("bench-001", name="Bench Customer", company="Bench Ltd")
-        runs = [one_run(server_url, display, args.idle, token) for _ in range(args.runs)]
+        runs = [one_run(server_url, display, args.idle, token, program) for _ in range(args.runs)]
 
     cold = statistics.median(r[0] for r in runs)
     idle = statistics.median(r[1] for r in runs)
     if args.json:
-        result = {"cold_start_s": round(cold, 3), "idle_rss_mb": round(idle, 1), "runs": len(runs)}
+        result: dict[str, object] = {
+            "cold_start_s": round(cold, 3),
+            "idle_rss_mb": round(idle, 1),
+            "runs": len(runs),
+        }
+        if args.frozen is not None:
+            result["frozen"] = True
+            result["bundle_mb"] = round(bundle_mb(args.frozen), 1)
         print(json.dumps(result))
     else:
         for i, (c, m) in enumerate(runs, 1):
             print(f"run {i}: first paint {c:.3f} s, idle RSS {m:.1f} MB")
         print(f"median: first paint {cold:.3f} s, idle RSS {idle:.1f} MB ({len(runs)} runs)")
+        if args.frozen is not None:
+            print(f"bundle {args.frozen}: {bundle_mb(args.frozen):.1f} MB")
     return 0
 
 

@@ -214,10 +214,11 @@ def test_team_limits_agree_with_chat_capacity(chat: LiveServer) -> None:
     with chat.db.session() as s:
         ids = {a.email: a.id for a in s.query(models.Agent).all()}
         actor = team.Actor("cli", "operator")
-        team.set_max_chats(s, actor, s.get(models.Agent, ids["gus@example.com"]), 2)
-        team.set_grants(
-            s, actor, s.get(models.Agent, ids["hal@example.com"]), {"chats.take": False}
-        )
+        gus = s.get(models.Agent, ids["gus@example.com"])
+        hal = s.get(models.Agent, ids["hal@example.com"])
+        assert gus is not None and hal is not None
+        team.set_max_chats(s, actor, gus, 2)
+        team.set_grants(s, actor, hal, {"chats.take": False})
     with chat.db.session() as s:
         limits = team_limits(s, ids.values())
         assert limits.caps == {aid: team.chat_capacity(s, aid) for aid in ids.values()}

@@ -288,7 +288,7 @@ def test_rubric_and_scoring_a_closed_chat(
     assert row[0] == f"#{cid}" and row[3] == "80" and row[5] == "Polite"
     # Used rubrics keep their criteria: the editor says so and locks them.
     quality.reload()
-    qtbot.waitUntil(lambda: quality.rubrics and quality.rubrics[0].scored == 1, timeout=10000)
+    qtbot.waitUntil(lambda: bool(quality.rubrics) and quality.rubrics[0].scored == 1, timeout=10000)
     quality.rubric_list.setCurrentRow(0)
     assert not quality.criteria.isEnabled() and "1" in quality.used_label.text()
     # The score shows in the agent's report.

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed
 from client.core.assist.stream import open_stream
 from protocol.assist import StreamClose
 from protocol.models import Role
-from server import models
+from server import models, team
 from server.assist.service import AssistService
 from server.cli import uvicorn_config
 from tests.integration.test_assist_api import (
@@ -434,3 +434,22 @@ def test_a_restarted_service_gives_live_sessions_the_grace(tmp_path: Any) -> Non
         run(body())
     finally:
         again.stop()
+
+
+def test_an_agent_disabled_from_the_command_line_loses_their_sessions(live: LiveServer) -> None:
+    """The command line changes the database only; the running service
+    notices and closes the sockets."""
+    c, a, sid = session(live)
+    aid = agent_id(live, a)
+
+    async def body() -> None:
+        host = await connect(live, c, sid)
+        viewer = await connect(live, a, sid)
+        await until(lambda: get(c, sid)["agent_connected"] and get(c, sid)["customer_connected"])
+        await asyncio.to_thread(team.disable_agent, live.db, team.Actor("cli", "operator"), aid)
+        (code_h, _), (code_v, _) = await asyncio.gather(closed_with(host), closed_with(viewer))
+        assert code_h == code_v == StreamClose.not_active
+        s = get(c, sid)
+        assert (s["status"], s["end_reason"]) == ("ended", "agent_disabled")
+
+    run(body())

@@ -201,5 +201,7 @@ def mac_info_plist(bundle_id: str, name: str) -> dict[str, object]:
         CFBundleVersion=VERSION,
     )
     if bundle_id.endswith(".agent"):
+        info["CFBundleExecutable"] = "helpbridge-agent"
         info.pop("CFBundleURLTypes", None)  # only the portal opens helpbridge:// links
+        info.pop("NSScreenCaptureUsageDescription", None)
     return info

@@ -56,6 +56,12 @@ for name, svg in (("helpbridge", "helpbridge"), ("helpbridge-agent", "helpbridge
     if pixmap.isNull() or not pixmap.save(f"build/icons/{name}-256.png"):
         raise SystemExit(f"build.sh: cannot render resources/icons/{svg}.svg")
     print(f"  build/icons/{name}-256.png")
+# The Windows installer's icon (packaging/windows/helpbridge.iss).
+from PIL import Image
+Image.open("build/icons/helpbridge-256.png").save(
+    "build/icons/helpbridge.ico", sizes=[(16, 16), (32, 32), (48, 48), (256, 256)]
+)
+print("  build/icons/helpbridge.ico")
 PY
 
 for t in "${targets[@]}"; do

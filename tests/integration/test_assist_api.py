@@ -25,6 +25,7 @@ from protocol import assist as wire
 from protocol.models import Role
 from server import models
 from server.assist.service import AssistService
+from server.config import Settings
 from server.db import Database, alembic_config, sqlite_url
 from tests.integration.test_chat_support import Peer, new_id, run
 from tests.integration.test_tickets_api import Client, agent, customer
@@ -498,3 +499,9 @@ def test_migration_from_0007_keeps_data_and_adds_the_assist_tables(empty_db: Dat
                 agent_id=1, customer_id=1, open_customer_id=1, consent_deadline=at, expires_at=at
             )
         )
+
+
+def test_the_agents_company_is_the_vendors_name() -> None:
+    assert Settings(demo=True).company == "Northwind Soft"  # the demo's vendor
+    assert Settings().company == "HelpBridge"
+    assert Settings(demo=True, vendor_name="Contoso Support").company == "Contoso Support"

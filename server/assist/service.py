@@ -648,13 +648,10 @@ class AssistService:
             send = rt.Send(
                 client_id=uuid.uuid4().hex, conversation_id=cid, text=body.text, internal=True
             )
-            hub = self.hub
             try:
                 # The chat's own path for an agent's internal note: stored
                 # under the conversation's next seq and shown live.
-                async with hub._conversation(cid):
-                    sent = await hub._write(lambda s: store.send(s, who, send), batch=True)
-                    hub._publish_sent(sent)
+                await self.hub.post(who, send)
                 return
             except store.Refused as exc:
                 ticket_id = await self._read(

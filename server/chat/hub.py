@@ -534,8 +534,11 @@ class Hub:
             case rt.Hello():
                 raise _Refuse(rt.CloseCode.malformed, "hello was said already")
 
-    async def _send(self, conn: Connection, event: rt.Send) -> None:
-        who = conn.who
+    async def post(self, who: Who, event: rt.Send) -> store.Sent:
+        """Store a message (or an agent's internal note) as ``who`` and
+        publish it, as if sent over their websocket; raises
+        :class:`store.Refused` as that would. Other services post through
+        this (the remote-assist note, for one)."""
         cid = event.conversation_id
         if cid is None:
             # A new conversation: nobody else can address it before this publish.
@@ -545,6 +548,10 @@ class Hub:
             async with self._conversation(cid):
                 sent = await self._write(lambda s: store.send(s, who, event), batch=True)
                 self._publish_sent(sent)
+        return sent
+
+    async def _send(self, conn: Connection, event: rt.Send) -> None:
+        sent = await self.post(conn.who, event)
         conn.send(rt.encode(sent.ack))
         if sent.bot_turn is not None:
             self._spawn(self._bot(sent.bot_turn))

@@ -142,9 +142,11 @@ def prune(toc: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
     return [entry for entry in toc if _keep(entry[0])]
 
 
-# Strip symbols from the shared libraries on Linux: the Python runtime and
-# its extension modules carry debug information (libpython alone 22 -> 6 MB).
-STRIP = sys.platform.startswith("linux")
+# PyInstaller's strip is off: stripping wheels' bundled libraries (numpy's
+# OpenBLAS) makes them unloadable ("ELF load command address/offset not
+# page-aligned"). scripts/build.sh strips only the Python runtime's own
+# libraries afterwards (libpython alone: 22 -> 6 MB).
+STRIP = False
 
 
 def icon_for_platform(name: str) -> list[str] | None:

@@ -70,5 +70,11 @@ for t in "${targets[@]}"; do
   echo "== pyinstaller $spec"
   "$py" -m PyInstaller --noconfirm --log-level WARN \
     --distpath dist --workpath "build/pyinstaller" "$spec"
+  # Debug symbols out of the Python runtime's own libraries only (libpython,
+  # lib-dynload): stripping wheels' libraries (numpy's OpenBLAS) breaks them.
+  if [ "$(uname -s)" = Linux ] && command -v strip >/dev/null; then
+    find "dist/$name/_internal" -maxdepth 1 -name 'libpython3*.so*' -type f -exec strip --strip-debug {} +
+    find "dist/$name/_internal" -path '*/lib-dynload/*.so' -type f -exec strip --strip-debug {} +
+  fi
   echo "   dist/$name: $(du -sm "dist/$name" | cut -f1) MB"
 done

@@ -119,6 +119,27 @@ def test_frozen_bundle_carries_its_resources(frozen: Path) -> None:
     assert not list(internal.rglob("libQt6WebEngine*"))
 
 
+def test_every_library_in_the_bundle_loads(frozen: Path) -> None:
+    """The dynamic loader accepts every shared library the bundle carries
+    (stripping wheels' libraries, e.g. numpy's OpenBLAS, makes them
+    unloadable, and the portal imports numpy only when it takes a screenshot)."""
+    if shutil.which("ldd") is None:
+        pytest.skip("ldd is not available")
+    internal = frozen.parent / "_internal"
+    env = {**os.environ, "LD_LIBRARY_PATH": f"{internal}:{internal / 'PySide6' / 'Qt' / 'lib'}"}
+    libraries = [p for p in internal.rglob("*.so*") if p.is_file() and not p.is_symlink()]
+    assert len(libraries) > 50
+    broken = []
+    for library in libraries:
+        out = subprocess.run(
+            ["ldd", str(library)], env=env, capture_output=True, text=True, timeout=30, check=False
+        )
+        text = out.stdout + out.stderr
+        if "error while loading" in text or "not page-aligned" in text:
+            broken.append(f"{library.relative_to(internal)}: {text.strip()[:200]}")
+    assert broken == []
+
+
 def test_frozen_portal_against_a_real_service(
     frozen: Path, display: str, live_server: LiveServer, access_log: Requests, tmp_path: Path
 ) -> None:

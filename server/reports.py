@@ -195,8 +195,10 @@ _STATE = (*_COUNTED, "first_response_s", "resolution_s", *DIMENSIONS)
 
 
 @dataclass
-class _Pending:
-    """Changes a flush makes to the rollups, applied once it has written."""
+class Pending:
+    """Changes a flush makes to the rollups, applied once it has written
+    (:func:`apply_pending`). The ORM's flush hooks below and the tickets'
+    bulk intake (``server.tickets.intake``) both collect into one."""
 
     deltas: dict[tuple[date, int], Counters] = field(default_factory=dict)
     waits: dict[tuple[date, int], datetime] = field(default_factory=dict)
@@ -230,7 +232,8 @@ def contribution(t: models.Ticket, at: datetime) -> tuple[Counters, datetime | N
     return c, wait
 
 
-def _tally_ticket(pending: _Pending, t: models.Ticket, sign: int, at: datetime) -> None:
+def tally_ticket(pending: Pending, t: models.Ticket, sign: int, at: datetime) -> None:
+    """Add (``sign`` 1) or take away (-1) what ``t`` contributes to the rollups."""
     if t.created_at is None:
         return
     key = (utc_day(t.created_at), t.assignee_id or 0)
@@ -260,7 +263,7 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
     pending has passed and :func:`settle` recomputed it from the tickets; so
     taking a ticket's old contribution as of now is exact wherever it counts.
     """
-    pending = _Pending()
+    pending = Pending()
     at = tickets.now()
     with session.no_autoflush:
         for obj in list(session.new):
@@ -279,18 +282,18 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
                     obj.created_at = tickets.now()
                 _describe(session, obj)
                 _derive(obj)
-                _tally_ticket(pending, obj, 1, at)
+                tally_ticket(pending, obj, 1, at)
         for obj in list(session.dirty):
             if not isinstance(obj, models.Ticket) or not session.is_modified(obj):
                 continue
             if not _changed(obj, (*_COUNTED, *DIMENSIONS)):
                 continue
-            _tally_ticket(pending, _as_loaded(session, obj), -1, at)
+            tally_ticket(pending, _as_loaded(session, obj), -1, at)
             _derive(obj)
-            _tally_ticket(pending, obj, 1, at)
+            tally_ticket(pending, obj, 1, at)
         for obj in list(session.deleted):
             if isinstance(obj, models.Ticket):
-                _tally_ticket(pending, _as_loaded(session, obj), -1, at)
+                tally_ticket(pending, _as_loaded(session, obj), -1, at)
     # One flush at a time per session; a failed flush leaves nothing behind
     # because the next one overwrites this.
     session.info["report_pending"] = pending
@@ -299,10 +302,12 @@ def _before_flush(session: Session, _ctx: UOWTransaction, _instances: object) ->
 @event.listens_for(Session, "after_flush")
 def _after_flush(session: Session, _ctx: UOWTransaction) -> None:
     pending = session.info.pop("report_pending", None)
-    if not isinstance(pending, _Pending):
-        return
-    conn = session.connection()
-    at = tickets.now()
+    if isinstance(pending, Pending):
+        apply_pending(session.connection(), pending, tickets.now())
+
+
+def apply_pending(conn: Connection, pending: Pending, at: datetime) -> None:
+    """Write what ``pending`` collected to ``report_days`` and ``report_counts``."""
     # Sorted: concurrent transactions lock rows in the same order (PostgreSQL).
     for key in sorted(pending.deltas):
         _apply_delta(conn, key, pending.deltas[key], pending.waits.get(key), at)

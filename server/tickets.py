@@ -450,8 +450,8 @@ def intake(
     ticket = models.Ticket(id=ticket_id, **values)  # transient: never added to the session
     pending = db.info.get(_INTAKE_ROLLUPS)
     if pending is None:
-        pending = db.info[_INTAKE_ROLLUPS] = _reports._Pending()
-    _reports._tally_ticket(pending, ticket, 1, created)
+        pending = db.info[_INTAKE_ROLLUPS] = _reports.Pending()
+    _reports.tally_ticket(pending, ticket, 1, created)
     hooks = db.info.get(_INTAKE_HOOKS)
     if hooks is None:
         hooks = db.info[_INTAKE_HOOKS] = bool(conn.execute(_ACTIVE_HOOKS).scalar())
@@ -507,18 +507,7 @@ def flush_intake(db: DbSession) -> None:
     db.info.pop(_INTAKE_HOOKS, None)
     if pending is None:
         return
-    conn = db.connection()
-    at = now()
-    # Sorted: concurrent transactions lock rows in the same order (PostgreSQL).
-    for key in sorted(pending.deltas):
-        _reports._apply_delta(conn, key, pending.deltas[key], pending.waits.get(key), at)
-    counts = [
-        {"day": day, "dimension": dim, "value": value, "n": n}
-        for (day, dim, value), n in sorted(pending.counts.items())
-        if n
-    ]
-    if counts:
-        conn.execute(_reports._count_upsert(conn.dialect.name), counts)
+    _reports.apply_pending(db.connection(), pending, now())
 
 
 def find_comment(

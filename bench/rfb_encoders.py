@@ -194,6 +194,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--frames", type=int, default=20)
+    parser.add_argument("--json", action="store_true", help="one JSON line (indented otherwise)")
     args = parser.parse_args()
     doc = document(3000)
     frame = office_frame(doc, 0)
@@ -216,7 +217,7 @@ def main() -> None:
             name: session(kind, encs, quality, args.frames)
             for name, (encs, quality) in configs.items()
         }
-    print(json.dumps(report, indent=1))
+    print(json.dumps(report) if args.json else json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -116,6 +116,13 @@ class Access:
     def has(self, permission: str) -> bool:
         return self.is_admin or permission in self.permissions
 
+    @property
+    def reads_others_chats(self) -> bool:
+        """May read conversations another agent has (``history.read.others``
+        or ``chats.read.records``); otherwise only their own and the
+        unassigned ones (the queue, the bot's)."""
+        return self.has("history.read.others") or self.has("chats.read.records")
+
     def has_in_group(self, permission: str, group_id: int | None) -> bool:
         """``permission`` for something of group ``group_id`` (None: outside
         every group). A ``.group`` permission is satisfied by its ``.all``

@@ -13,7 +13,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Path, Query, Request, WebSocket
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from protocol import realtime as rt
 from protocol.models import ErrorBody, ErrorCode, Role
@@ -49,9 +49,9 @@ def _who(principal: Principal) -> store.Who:
     if principal.customer is not None:
         c = principal.customer
         return store.Who("customer", c.id, c.name or c.external_id)
-    assert principal.agent is not None
+    assert principal.agent is not None and principal.access is not None
     a = principal.agent
-    return store.Who("agent", a.id, a.name, Role(a.role))
+    return store.Who("agent", a.id, a.name, Role(a.role), principal.access.reads_others_chats)
 
 
 def _require_records(request: Request, principal: Principal) -> None:
@@ -194,18 +194,17 @@ def customer_panel(
         raise ApiProblem(404, ErrorCode.not_found, f"no customer {customer_id}")
     tickets = db.scalars(
         select(models.Ticket)
-        .where(models.Ticket.requester_id == customer_id)
+        .where(models.Ticket.requester_id == customer_id, permissions.ticket_clause(staff.access))
         .order_by(models.Ticket.updated_at.desc(), models.Ticket.id.desc())
         .limit(20)
     ).all()
     C = models.Conversation
-    convs = db.scalars(
-        select(C)
-        .where(C.customer_id == customer_id)
-        .order_by(C.updated_at.desc(), C.id.desc())
-        .limit(20)
-    ).all()
-    who = store.Who("agent", agent.id, agent.name, Role(agent.role))
+    others = staff.access.reads_others_chats
+    who = store.Who("agent", agent.id, agent.name, Role(agent.role), others)
+    stmt = select(C).where(C.customer_id == customer_id)
+    if not who.others:
+        stmt = stmt.where(or_(C.assignee_id.is_(None), C.assignee_id == agent.id))
+    convs = db.scalars(stmt.order_by(C.updated_at.desc(), C.id.desc()).limit(20)).all()
     return rt.CustomerPanel(
         customer=customer_out(customer),
         tickets=[summary_out(db, t, for_customer=False) for t in tickets],

@@ -355,7 +355,13 @@ class AssistService:
         def tx(db: DbSession) -> wire.AssistSession:
             if body.conversation_id is not None:
                 assert caller.access is not None
-                who = store.Who("agent", caller.id, caller.name, caller.access.role)
+                who = store.Who(
+                    "agent",
+                    caller.id,
+                    caller.name,
+                    caller.access.role,
+                    caller.access.reads_others_chats,
+                )
                 try:
                     conv = store.conversation_for(db, who, body.conversation_id)
                 except store.Refused as exc:

@@ -438,7 +438,8 @@ class Hub:
             a = s.get(models.Agent, row.subject_id)
             if a is None or not a.active:
                 return "the agent account is disabled"
-            return Who("agent", a.id, a.name, Role(a.role)), row.expires_at
+            others = permissions.access_for(s, a).reads_others_chats
+            return Who("agent", a.id, a.name, Role(a.role), others), row.expires_at
 
     def _welcome(
         self, s: DbSession, who: Who, resume: list[rt.ResumePoint]

@@ -61,6 +61,9 @@ class Who:
     id: int
     name: str
     role: Role | None = None
+    others: bool = True
+    """An agent who may read conversations other agents have
+    (``permissions.Access.reads_others_chats``)."""
 
     @property
     def is_supervisor(self) -> bool:
@@ -146,11 +149,15 @@ def participants(conv: AnyConv) -> Participants:
 
 
 def conversation_for(db: DbSession, who: Who, conversation_id: int) -> models.Conversation:
-    """The conversation if ``who`` may see it. Agents see every
-    conversation; a customer only theirs (others' are "not found": whether
-    they exist is not told)."""
+    """The conversation if ``who`` may see it: a customer only theirs; an
+    agent their own, the unassigned ones and, with ``who.others``, every
+    one. Others' are "not found": whether they exist is not told."""
     conv = db.get(C, conversation_id)
-    if conv is None or (who.kind == "customer" and conv.customer_id != who.id):
+    if (
+        conv is None
+        or (who.kind == "customer" and conv.customer_id != who.id)
+        or (who.kind == "agent" and not who.others and conv.assignee_id not in (None, who.id))
+    ):
         raise Refused(ErrorCode.not_found, f"no conversation {conversation_id}")
     return conv
 

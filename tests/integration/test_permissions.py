@@ -442,3 +442,52 @@ def test_automatic_assignment_skips_agents_without_tickets_handle(tmp_path: Path
         assert r.json()["assignee"]["name"] == "aa-worker"
     finally:
         live.stop()
+
+
+def test_agents_without_history_read_others_see_only_their_own_and_unassigned_chats(
+    live: LiveServer,
+) -> None:
+    """``history.read.others`` (or ``chats.read.records``) decides whether an
+    agent may open a conversation another agent has: without it, such a
+    conversation is "not found", also in the customer panel."""
+    url = f"{live.url}/api/v1"
+    own = {"Authorization": f"Bearer {_agent_with(live, 'hro-ann@example.com', Role.agent, {})}"}
+    narrow_token = _agent_with(
+        live, "hro-bob@example.com", Role.agent, {"history.read.others": False}
+    )
+    narrow = {"Authorization": f"Bearer {narrow_token}"}
+    customer(live, "hro-cust")
+    with live.db.session() as s:
+        cust = s.query(models.Customer).filter_by(external_id="hro-cust").one()
+        ann = s.query(models.Agent).filter_by(email="hro-ann@example.com").one()
+        bob = s.query(models.Agent).filter_by(email="hro-bob@example.com").one()
+        convs = {}
+        for name, assignee, status in (
+            ("ann", ann.id, "assigned"),
+            ("bob", bob.id, "assigned"),
+            ("queue", None, "queued"),
+        ):
+            conv = models.Conversation(
+                customer_id=cust.id,
+                status=status,
+                assignee_id=assignee,
+                tier=cust.tier,
+                product="",
+                locale="en",
+            )
+            s.add(conv)
+            s.flush()
+            convs[name] = conv.id
+    for name in ("bob", "queue"):
+        cid = convs[name]
+        assert requests.get(f"{url}/conversations/{cid}", headers=narrow, timeout=5).ok
+        r = requests.get(f"{url}/conversations/{cid}/messages", headers=narrow, timeout=5)
+        assert r.status_code == 200, r.text
+    for path in (f"/conversations/{convs['ann']}", f"/conversations/{convs['ann']}/messages"):
+        r = requests.get(f"{url}{path}", headers=narrow, timeout=5)
+        assert r.status_code == 404, (path, r.text)
+        assert requests.get(f"{url}{path}", headers=own, timeout=5).status_code == 200
+    panel = requests.get(f"{url}/agent/customers/{cust.id}", headers=narrow, timeout=5).json()
+    assert {c["id"] for c in panel["conversations"]} == {convs["bob"], convs["queue"]}
+    panel = requests.get(f"{url}/agent/customers/{cust.id}", headers=own, timeout=5).json()
+    assert {c["id"] for c in panel["conversations"]} == set(convs.values())

@@ -199,7 +199,14 @@ def relay() -> Iterator[ViewerRelay]:
 
 
 class Harness:
-    def __init__(self, relay: ViewerRelay, *, control: bool = False, clipboard: bool = False):
+    def __init__(
+        self,
+        relay: ViewerRelay,
+        *,
+        control: bool = False,
+        clipboard: bool = False,
+        config: HostConfig | None = None,
+    ):
         self.relay = relay
         self.source = ArraySource(pattern(*SIZE))
         self.sink = RecordingSink()
@@ -216,7 +223,7 @@ class Harness:
             refresh_token=self._refresh,
             control=control,
             clipboard=clipboard,
-            config=HostConfig(fps=60, reconnect_min_s=0.05, reconnect_max_s=0.2),
+            config=config or HostConfig(fps=60, reconnect_min_s=0.05, reconnect_max_s=0.2),
         )
 
     def _refresh(self) -> str:
@@ -327,6 +334,23 @@ def test_idle_screen_sends_nothing(harness: Callable[..., Harness]) -> None:
     h.source.frame = changed
     h.wait_shows(viewer, changed)
     assert viewer.bytes_in - received < 200
+
+
+def test_a_still_screen_is_grabbed_less_often_until_it_changes(
+    harness: Callable[..., Harness],
+) -> None:
+    h = harness(
+        config=HostConfig(fps=30, idle_after_s=0.3, idle_fps=5, reconnect_min_s=0.05)
+    ).start()
+    viewer = h.viewer()
+    h.wait_shows(viewer, h.source.frame)
+    assert h.host.capture_fps == 30
+    wait_until(lambda: h.host.capture_fps == 5, 10)
+    changed = h.source.frame.copy()
+    changed[9, 9] = (1, 2, 3, 255)
+    h.source.frame = changed
+    h.wait_shows(viewer, changed)
+    assert h.host.capture_fps == 30  # back to full rate with the change
 
 
 def test_pause_stops_capture_and_sending_until_resumed(harness: Callable[..., Harness]) -> None:

@@ -111,6 +111,11 @@ class HostConfig:
     reconnect_max_s: float = 10.0
     open_timeout_s: float = 10.0
     chunk_bytes: int = MAX_STREAM_MESSAGE
+    idle_after_s: float = 1.0
+    idle_fps: float = 10.0
+    """After ``idle_after_s`` of a still screen, grab only ``idle_fps`` times a
+    second until something changes (a still screen then costs a third of the
+    CPU; the first change after a pause waits at most 1/idle_fps longer)."""
     """RFB bytes may be cut anywhere: big updates go out in messages of this size."""
 
 
@@ -142,7 +147,7 @@ class AssistHost:
         self.server_url = server_url
         self.session_id = int(session_id)
         self.config = config or HostConfig()
-        if self.config.fps <= 0:
+        if self.config.fps <= 0 or self.config.idle_fps <= 0:
             raise ValueError("fps must be positive")
         self._token = token
         self._refresh_token = refresh_token
@@ -161,6 +166,8 @@ class AssistHost:
         self.input_dropped = 0
         self.clipboard_dropped = 0
         self.connections = 0
+        self.capture_fps = self.config.fps
+        """The grab rate now: ``fps``, or ``idle_fps`` while the screen is still."""
         self.state: HostState = "connecting"
 
         self._loop = asyncio.new_event_loop()
@@ -446,8 +453,10 @@ class AssistHost:
                 log.exception("assist: could not release input")
 
     async def _capture(self, ws: ClientConnection, server: RfbServer) -> None:
-        interval = 1.0 / self.config.fps
+        cfg = self.config
         next_at = self._loop.time()
+        still_since: float | None = None
+        self.capture_fps = cfg.fps
         while True:
             while not self._want or self._paused:
                 self._wake.clear()
@@ -455,11 +464,20 @@ class AssistHost:
             delay = next_at - self._loop.time()
             if delay > 0:
                 await asyncio.sleep(delay)
-            next_at = max(next_at + interval, self._loop.time())
+            next_at = max(next_at + 1.0 / self.capture_fps, self._loop.time())
             frame = await self._loop.run_in_executor(self._capture_pool, self._grab)
             if frame is None or self._paused:
                 continue  # paused while grabbing: this frame never leaves
             server.update_framebuffer(frame)
+            # An outstanding request and nothing to send: the screen is still.
+            now = self._loop.time()
+            if server.pending_update():
+                still_since = None
+                self.capture_fps = cfg.fps
+            elif still_since is None:
+                still_since = now
+            elif now - still_since >= cfg.idle_after_s:
+                self.capture_fps = min(cfg.fps, cfg.idle_fps)
             await self._flush(ws, server)
 
     async def _flush(self, ws: ClientConnection, server: RfbServer) -> None:

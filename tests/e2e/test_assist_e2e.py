@@ -779,12 +779,6 @@ def test_code_session_through_the_vnc_bridge(
         agent.req("POST", f"/{sid}/end")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="AssistHost answers a new viewer's first full-update request at once, "
-    "before its first capture of that connection: the first update is all black",
-)
 def test_first_update_shows_the_screen(
     live: Any, board: Child, customer: Child, agent: Agent
 ) -> None:

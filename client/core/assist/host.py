@@ -358,6 +358,11 @@ class AssistHost:
             await ws.close()
             return False, None
         server = RfbServer(width, height, self.config.name)
+        # The first picture before the viewer can ask for it: the viewer's
+        # first (full) update must show the screen, not an empty frame.
+        first = await self._loop.run_in_executor(self._capture_pool, self._grab)
+        if first is not None:
+            server.update_framebuffer(first)
         self._server = server
         self._want = False
         self._emit(HostStatus("waiting"))

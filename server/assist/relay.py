@@ -21,9 +21,10 @@ before reading its next message, so over the cap the relay stops reading and
 TCP pushes back on the sender.
 
 When a leg of a paired session leaves (dropped, replaced, protocol error),
-the other leg is closed with :attr:`StreamClose.peer_gone` and both outboxes
-are emptied: both ends start a new RFB handshake on their next sockets, so
-no byte of an old handshake reaches a new one. A side's absence is timed
+the other leg first gets what the leaving side sent last (a viewer's final
+key or click) and is then closed with :attr:`StreamClose.peer_gone`; both
+outboxes are emptied: both ends start a new RFB handshake on their next
+sockets, so no byte of an old handshake reaches a new one. A side's absence is timed
 (``gone_since``); the service ends a session whose side stays away longer
 than its grace, or that moved no byte for its idle timeout.
 """
@@ -126,15 +127,23 @@ class Leg:
         self.side = side
         self.ws = ws
         self.closing = False
+        self.last_words: list[bytes] = []
+        """Sent before the close frame: what the other side said just before
+        it left (its last keys and clicks), taken out of the shared outbox so
+        that none of it reaches this side's next socket."""
         self.close_code = 0
         self.close_reason = ""
         self.wake = asyncio.Event()
         """Set when the writer has something to do (data, or a close)."""
 
-    def close(self, code: int, reason: str) -> None:
-        """Close soon (the writer sends the close frame next)."""
+    def close(self, code: int, reason: str, last_words: Outbox | None = None) -> None:
+        """Close soon (the writer sends ``last_words``' messages, then the
+        close frame)."""
         if self.closing:
             return
+        if last_words is not None:
+            self.last_words = list(last_words.items)
+            last_words.clear()
         self.closing = True
         self.close_code = code
         self.close_reason = _reason(reason)
@@ -175,6 +184,10 @@ class Leg:
                     await _first(box.has_data, self.wake)
                     continue
                 if self.closing:
+                    for data in self.last_words if self.close_code else ():
+                        await ws.send_bytes(data)
+                        pair.count(self.side, len(data))
+                    self.last_words = []
                     if self.close_code:
                         await ws.close(self.close_code, self.close_reason)
                     return
@@ -257,8 +270,13 @@ class Pair:
         self.gone_since[leg.side] = now
         peer = self.legs[other(leg.side)]
         if peer is not None:
-            # Its RFB partner is gone: it starts again on a new socket.
-            peer.close(StreamClose.peer_gone, "the other side dropped; reconnect")
+            # Its RFB partner is gone: it starts again on a new socket, after
+            # what the partner sent last (a viewer's final click or key).
+            peer.close(
+                StreamClose.peer_gone,
+                "the other side dropped; reconnect",
+                last_words=self.outbox[peer.side],
+            )
             self.legs[peer.side] = None
             self.gone_since[peer.side] = now
         for box in self.outbox.values():

@@ -307,6 +307,44 @@ def test_peer_gone_then_reconnect_within_grace_keeps_the_session(
     run(body(), timeout=60)
 
 
+def test_what_a_side_sent_just_before_leaving_still_reaches_the_other(
+    live: LiveServer,
+) -> None:
+    """A VNC viewer that types a key and disconnects at once: the key is
+    delivered before the host is told to reconnect, and nothing of the old
+    connection reaches the host's next socket."""
+    c, a, sid = session(live)
+
+    async def body() -> None:
+        host = await connect(live, c, sid)
+        viewer = await connect(live, a, sid)
+        await host.send(b"RFB")
+        assert await read_exactly(viewer, 3) == b"RFB"
+        # More than the relay holds for a side (the host is not reading
+        # yet), then the viewer leaves while some of it still waits there.
+        last = random.Random(5).randbytes(2_000_000)
+
+        async def send_and_leave() -> None:
+            for i in range(0, len(last), 60_000):
+                await viewer.send(last[i : i + 60_000])
+            await viewer.close()
+
+        leaving = asyncio.create_task(send_and_leave())
+        await asyncio.sleep(1.0)  # let the relay's outbox for the host fill up
+        code, got = await closed_with(host)
+        await leaving
+        assert code == StreamClose.peer_gone
+        assert got == last, (len(got), len(last))
+        host = await connect(live, c, sid)
+        viewer = await connect(live, a, sid)
+        await viewer.send(b"new")
+        assert await read_exactly(host, 3) == b"new"
+        await host.close()
+        await viewer.close()
+
+    run(body(), timeout=60)
+
+
 def test_a_paused_session_stays_paired_and_idle_sessions_end(
     live: LiveServer, svc: AssistService
 ) -> None:

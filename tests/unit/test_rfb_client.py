@@ -28,6 +28,7 @@ from client.core.rfb.messages import (
     ENC_COPYRECT,
     ENC_CURSOR,
     ENC_DESKTOP_SIZE,
+    ENC_EXTENDED_CLIPBOARD,
     ENC_EXTENDED_DESKTOP_SIZE,
     ENC_LAST_RECT,
     ENC_QUALITY_0,
@@ -81,6 +82,7 @@ def test_handshake_and_first_messages() -> None:
         ENC_EXTENDED_DESKTOP_SIZE,
         ENC_CURSOR,
         ENC_LAST_RECT,
+        ENC_EXTENDED_CLIPBOARD,
         ENC_QUALITY_0 + 7,
         ENC_COMPRESS_0 + 1,
     ]

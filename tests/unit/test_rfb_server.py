@@ -341,13 +341,14 @@ def test_input_events_are_distinct_and_clamped() -> None:
     ]
 
 
-def test_oversized_and_extended_cut_text_are_skipped() -> None:
+def test_oversized_cut_text_and_extended_formats_we_do_not_use_are_skipped() -> None:
     server = RfbServer(32, 32, max_cut_text=100)
     client = RfbClient()
     pump(server, client)
     server.events_received()
     big = b"\x06\x00\x00\x00" + struct.pack(">I", 5000) + b"x" * 5000
-    extended = b"\x06\x00\x00\x00" + struct.pack(">i", -8) + b"\x10\x00\x00\x01" + b"yyyy"
+    # An Extended Clipboard provide of RTF only (0x10000002): nothing to report.
+    extended = b"\x06\x00\x00\x00" + struct.pack(">i", -8) + b"\x10\x00\x00\x02" + b"yyyy"
     stream = big + extended + pack_key_event(0xFF0D, True)
     for i in range(0, len(stream), 333):
         server.receive_data(stream[i : i + 333])
@@ -414,7 +415,7 @@ def test_cursor_bell_and_cut_text_reach_the_client() -> None:
     assert len(shapes) == 1 and (shapes[0].hotspot_x, shapes[0].hotspot_y) == (1, 2)
     assert np.array_equal(shapes[0].image[..., 3], cursor[..., 3])
     assert Bell() in events
-    assert CutText("copied ?") in events  # Latin-1 on the wire
+    assert CutText("copied ✓") in events  # UTF-8 through the Extended Clipboard
 
 
 def test_server_messages_before_init_wait() -> None:

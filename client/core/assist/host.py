@@ -226,6 +226,9 @@ class AssistHost:
 
     def set_clipboard(self, allowed: bool) -> None:
         self._clipboard = bool(allowed)
+        if not allowed:
+            # The viewer may still ask for text offered earlier: forget it.
+            self._call(lambda: self._loop.create_task(self._clear_clipboard()))
 
     def send_clipboard(self, text: str) -> None:
         """The customer copied ``text``: give it to the agent if allowed."""
@@ -505,6 +508,14 @@ class AssistHost:
         if server is None or ws is None or not server.initialised or not self._clipboard:
             return
         server.send_cut_text(text)
+        with contextlib.suppress(ConnectionClosed):
+            await self._flush(ws, server)
+
+    async def _clear_clipboard(self) -> None:
+        server, ws = self._server, self._ws
+        if server is None or ws is None or not server.initialised:
+            return
+        server.clear_cut_text()
         with contextlib.suppress(ConnectionClosed):
             await self._flush(ws, server)
 

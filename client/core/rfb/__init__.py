@@ -25,6 +25,8 @@ Modules:
 * :mod:`.encodings` - Raw, CopyRect, Tight (fill/palette/copy with zlib
   streams 0-3, JPEG), ZRLE, H.264 (optional, PyAV) and the pseudo-encodings
   DesktopSize, ExtendedDesktopSize, Cursor, LastRect;
+* :mod:`.clipboard` - the Extended Clipboard pseudo-encoding (UTF-8 cut
+  text; Latin-1 remains the fallback);
 * :mod:`.server`, :mod:`.client` - the two state machines;
 * :mod:`.keysyms` - X11 keysyms, including Unicode ones for any script.
 

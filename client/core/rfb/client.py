@@ -15,6 +15,7 @@ import struct
 from collections.abc import Callable, Generator, Sequence
 from typing import Protocol
 
+from .clipboard import CLIP_CAPS, ExtendedClipboard, pack_extended, read_extended
 from .encodings import Decoder
 from .encodings import h264 as h264_codec
 from .encodings.copyrect import CopyRectDecoder
@@ -31,6 +32,7 @@ from .messages import (
     ENC_COPYRECT,
     ENC_CURSOR,
     ENC_DESKTOP_SIZE,
+    ENC_EXTENDED_CLIPBOARD,
     ENC_EXTENDED_DESKTOP_SIZE,
     ENC_H264,
     ENC_LAST_RECT,
@@ -42,6 +44,7 @@ from .messages import (
     MAX_FRAMEBUFFER_PIXELS,
     MAX_REASON,
     MSG_BELL,
+    MSG_CLIENT_CUT_TEXT,
     MSG_FRAMEBUFFER_UPDATE,
     MSG_SERVER_CUT_TEXT,
     MSG_SET_COLOUR_MAP_ENTRIES,
@@ -112,15 +115,18 @@ class RfbClient:
         auto_update: bool = True,
         max_pixels: int = MAX_FRAMEBUFFER_PIXELS,
         max_cut_text: int = MAX_CUT_TEXT,
+        extended_clipboard: bool = True,
     ) -> None:
         pixel_format.validate()
         self.pixel_format = pixel_format
+        self._offer_clipboard = extended_clipboard
         self._encodings = self._encoding_list(encodings, quality, compression, h264)
         self._shared = shared
         self._security: list[ClientSecurity] = list(security or [ClientNoSecurity()])
         self._auto_update = auto_update
         self._max_pixels = max_pixels
         self._max_cut_text = max_cut_text
+        self._clipboard = ExtendedClipboard(max_cut_text)
         self.framebuffer: Framebuffer | None = None
         self.name = ""
         self._reader = StreamReader()
@@ -137,14 +143,19 @@ class RfbClient:
         self._closed = False
         self._parser = Parser(self._run(), self._reader)
 
-    @staticmethod
     def _encoding_list(
-        encodings: Sequence[int], quality: int | None, compression: int | None, use_h264: bool
+        self,
+        encodings: Sequence[int],
+        quality: int | None,
+        compression: int | None,
+        use_h264: bool,
     ) -> list[int]:
         out = [e for e in encodings if e != ENC_H264 or h264_codec.available()]
         if use_h264 and h264_codec.available() and ENC_H264 not in out:
             out.insert(0, ENC_H264)
         out += [e for e in _PSEUDO if e not in out]
+        if self._offer_clipboard and ENC_EXTENDED_CLIPBOARD not in out:
+            out.append(ENC_EXTENDED_CLIPBOARD)
         if quality is not None:
             out.append(ENC_QUALITY_0 + max(0, min(9, quality)))
         if compression is not None:
@@ -183,8 +194,25 @@ class RfbClient:
     def send_pointer(self, x: int, y: int, buttons: int = 0) -> None:
         self._after_init(pack_pointer_event(x, y, buttons))
 
+    @property
+    def extended_clipboard(self) -> bool:
+        """Whether the server takes UTF-8 clipboard text (it sent Extended
+        Clipboard caps)."""
+        return self._clipboard.active
+
     def send_cut_text(self, text: str) -> None:
-        self._after_init(pack_client_cut_text(text[: self._max_cut_text]))
+        """Put text on the server's clipboard: UTF-8 through the Extended
+        Clipboard once the server announced it, else Latin-1 ClientCutText."""
+        extended = self._clipboard.offer(text) if self.framebuffer is not None else None
+        if extended is None:
+            self._after_init(pack_client_cut_text(text[: self._max_cut_text]))
+        else:
+            self._send_clipboard(extended)
+
+    def clear_cut_text(self) -> None:
+        """Forget the text last offered, so that a later *request* from the
+        server gets nothing; an Extended Clipboard server is told so."""
+        self._send_clipboard(self._clipboard.withdraw())
 
     def set_encodings(
         self,
@@ -206,6 +234,10 @@ class RfbClient:
         self._after_init(pack_set_desktop_size(width, height))
 
     # ------------------------------------------------------------- internals
+
+    def _send_clipboard(self, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            self._out.append(pack_extended(MSG_CLIENT_CUT_TEXT, payload))
 
     def _after_init(self, message: bytes) -> None:
         if self.framebuffer is None:
@@ -258,7 +290,16 @@ class RfbClient:
             elif kind == MSG_SERVER_CUT_TEXT:
                 length = struct.unpack(">3xI", (yield from r.read_exact(7)))[0]
                 if length & 0x80000000:
-                    yield from r.skip(0x100000000 - length)  # extended clipboard: not offered
+                    # Extended Clipboard: a negative length.
+                    message = yield from read_extended(r, 0x100000000 - length, self._max_cut_text)
+                    if message.flags & CLIP_CAPS and not self._offer_clipboard:
+                        continue  # not offered: stay with Latin-1
+                    replies, event = self._clipboard.handle(message)
+                    if message.flags & CLIP_CAPS:
+                        replies = [self._clipboard.our_caps()]
+                    self._send_clipboard(replies)
+                    if event is not None:
+                        self._events.append(event)
                 elif length > self._max_cut_text:
                     yield from r.skip(length)
                     self._events.append(CutTextDropped(length))

@@ -60,6 +60,8 @@ ENC_CURSOR: Final = -239
 ENC_DESKTOP_SIZE: Final = -223
 ENC_LAST_RECT: Final = -224
 ENC_EXTENDED_DESKTOP_SIZE: Final = -308
+#: Extended Clipboard (0xC0A1E5CE as a signed 32-bit number): UTF-8 cut text.
+ENC_EXTENDED_CLIPBOARD: Final = -1063131698
 #: Tight quality levels 0..9 are -32..-23.
 ENC_QUALITY_0: Final = -32
 ENC_QUALITY_9: Final = -23
@@ -88,6 +90,7 @@ ENCODING_NAMES: Final[dict[int, str]] = {
     ENC_DESKTOP_SIZE: "DesktopSize",
     ENC_LAST_RECT: "LastRect",
     ENC_EXTENDED_DESKTOP_SIZE: "ExtendedDesktopSize",
+    ENC_EXTENDED_CLIPBOARD: "ExtendedClipboard",
 }
 
 # ExtendedDesktopSize reasons (rect x) and status codes (rect y).
@@ -496,7 +499,9 @@ def pack_pointer_event(x: int, y: int, buttons: int) -> bytes:
 
 
 def encode_cut_text(text: str) -> bytes:
-    """Cut text travels as Latin-1 (RFC 6143 §7.5.6); other characters become '?'."""
+    """Plain cut text travels as Latin-1 (RFC 6143 §7.5.6); other characters
+    become '?'. Peers with the Extended Clipboard get UTF-8 instead
+    (:mod:`.clipboard`)."""
     return text.replace("\r\n", "\n").encode("latin-1", errors="replace")
 
 
@@ -570,7 +575,8 @@ class PointerEvent:
 
 @dataclass(frozen=True, slots=True)
 class CutText:
-    """Clipboard text from the peer (server side: the client's; client side: the server's)."""
+    """Clipboard text from the peer (server side: the client's; client side:
+    the server's): full Unicode with the Extended Clipboard, else Latin-1."""
 
     text: str
 

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from .clipboard import ExtendedClipboard, pack_extended, read_extended
 from .encodings import EncodedRect, EncodeOptions, h264, tight, zrle
 from .encodings.copyrect import encode_copyrect
 from .encodings.pseudo import (
@@ -55,6 +56,7 @@ from .messages import (
     ENC_COPYRECT,
     ENC_CURSOR,
     ENC_DESKTOP_SIZE,
+    ENC_EXTENDED_CLIPBOARD,
     ENC_EXTENDED_DESKTOP_SIZE,
     ENC_FINE_QUALITY_0,
     ENC_FINE_QUALITY_100,
@@ -72,6 +74,7 @@ from .messages import (
     MSG_FRAMEBUFFER_UPDATE_REQUEST,
     MSG_KEY_EVENT,
     MSG_POINTER_EVENT,
+    MSG_SERVER_CUT_TEXT,
     MSG_SET_DESKTOP_SIZE,
     MSG_SET_ENCODINGS,
     MSG_SET_PIXEL_FORMAT,
@@ -183,6 +186,7 @@ class RfbServer:
         self._desktop_size_ok = False
         self._eds_ok = False
         self._last_rect_ok = False
+        self._clipboard = ExtendedClipboard(max_cut_text)
         self._tight: tight.TightEncoder | None = None
         self._zrle: zrle.ZrleEncoder | None = None
         self._h264: h264.H264Encoder | None = None
@@ -308,9 +312,26 @@ class RfbServer:
         if self._cursor_ok:
             self._cursor_pending = True  # encoded when sent, in the then pixel format
 
+    @property
+    def extended_clipboard(self) -> bool:
+        """Whether the viewer takes UTF-8 clipboard text (Extended Clipboard)."""
+        return self._clipboard.active
+
     def send_cut_text(self, text: str) -> None:
-        """Put text on the viewer's clipboard (ServerCutText, Latin-1)."""
-        self._queue(pack_server_cut_text(text[: self._max_cut_text]))
+        """Put text on the viewer's clipboard: UTF-8 through the Extended
+        Clipboard when the viewer offered it (a *provide*, or a *notify* it
+        answers with a *request*), else a Latin-1 ServerCutText."""
+        extended = self._clipboard.offer(text) if self._initialised else None
+        if extended is None:
+            self._queue(pack_server_cut_text(text[: self._max_cut_text]))
+        else:
+            self._send_clipboard(extended)
+
+    def clear_cut_text(self) -> None:
+        """Forget the text last put on the viewer's clipboard, so that a
+        later *request* gets nothing (e.g. the customer withdrew clipboard
+        consent); an Extended Clipboard viewer is told nothing is available."""
+        self._send_clipboard(self._clipboard.withdraw())
 
     def bell(self) -> None:
         self._queue(pack_bell())
@@ -325,6 +346,10 @@ class RfbServer:
     @property
     def _can_resize(self) -> bool:
         return self._desktop_size_ok or self._eds_ok
+
+    def _send_clipboard(self, payloads: list[bytes]) -> None:
+        for payload in payloads:
+            self._queue(pack_extended(MSG_SERVER_CUT_TEXT, payload))
 
     def _queue(self, message: bytes) -> None:
         if self._initialised:
@@ -408,8 +433,12 @@ class RfbServer:
             elif kind == MSG_CLIENT_CUT_TEXT:
                 length = struct.unpack(">3xI", (yield from r.read_exact(7)))[0]
                 if length & 0x80000000:
-                    # Extended clipboard (negative length): not offered, skipped.
-                    yield from r.skip(0x100000000 - length)
+                    # Extended Clipboard: a negative length.
+                    message = yield from read_extended(r, 0x100000000 - length, self._max_cut_text)
+                    replies, event = self._clipboard.handle(message)
+                    self._send_clipboard(replies)
+                    if event is not None:
+                        self._emit(event)
                 elif length > self._max_cut_text:
                     yield from r.skip(length)
                     self._emit(CutTextDropped(length))
@@ -461,6 +490,13 @@ class RfbServer:
         was_eds = self._eds_ok
         self._eds_ok = ENC_EXTENDED_DESKTOP_SIZE in encs
         self._last_rect_ok = ENC_LAST_RECT in encs
+        if ENC_EXTENDED_CLIPBOARD in encs:
+            # rfbproto: caps answer every SetEncodings listing the extension,
+            # and the viewer's own caps are the defaults until it replies.
+            self._clipboard.assume_defaults()
+            self._send_clipboard([self._clipboard.our_caps()])
+        else:
+            self._clipboard.disable()
         if self._eds_ok and not was_eds:
             # Announce the extension (and the screen layout) in the next update.
             self._eds_replies.append((EDS_REASON_SERVER, EDS_STATUS_OK))

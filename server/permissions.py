@@ -313,6 +313,19 @@ def group_members(db: DbSession, group_ids: Iterable[int]) -> set[int]:
     )
 
 
+def group_ticket_clause(group_ids: Iterable[int]) -> ColumnElement[bool]:
+    """The tickets of groups ``group_ids``, as a WHERE clause: assigned to a
+    member of one of them, or asked by a customer whose product is one of
+    their products (the rule of ``tickets.read.group``; reports filtered by
+    group use it too)."""
+    T = models.Ticket
+    groups = list(group_ids)
+    members = select(models.GroupMember.agent_id).where(models.GroupMember.group_id.in_(groups))
+    products = select(models.GroupProduct.product).where(models.GroupProduct.group_id.in_(groups))
+    requesters = select(models.Customer.id).where(models.Customer.product.in_(products))
+    return or_(T.assignee_id.in_(members), T.requester_id.in_(requesters))
+
+
 def ticket_clause(access: Access) -> ColumnElement[bool]:
     """The tickets ``access`` may read, as a WHERE clause (see the module's
     docstring for the rules)."""
@@ -320,17 +333,7 @@ def ticket_clause(access: Access) -> ColumnElement[bool]:
     if access.has("tickets.read.all"):
         return true()
     if access.has("tickets.read.group"):
-        groups = list(access.group_ids)
-        members = select(models.GroupMember.agent_id).where(models.GroupMember.group_id.in_(groups))
-        products = select(models.GroupProduct.product).where(
-            models.GroupProduct.group_id.in_(groups)
-        )
-        requesters = select(models.Customer.id).where(models.Customer.product.in_(products))
-        return or_(
-            T.assignee_id == access.agent_id,
-            T.assignee_id.in_(members),
-            T.requester_id.in_(requesters),
-        )
+        return or_(T.assignee_id == access.agent_id, group_ticket_clause(access.group_ids))
     if access.has("history.read.others"):
         return true()
     return or_(T.assignee_id == access.agent_id, T.assignee_id.is_(None))

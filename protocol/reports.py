@@ -12,7 +12,9 @@ Percentiles interpolate linearly between the two nearest values (what
 
 A reader whose ticket scope is their groups (``tickets.read.group``
 without ``tickets.read.all``) gets the same report over the tickets they may
-read, and the conversations of their groups' members.
+read, and the conversations of their groups' members. The ``group`` and
+``agent`` filters narrow every part of a report (figures, charts, tables,
+chats) the same way; see :class:`ReportFilters`.
 
 Periods are half-open, ``[start, end)``; bucket boundaries (day, ISO week
 from Monday, calendar month) are midnights in the report's time zone, and
@@ -134,11 +136,22 @@ class ChatMetrics(_Model):
     agent message the customer saw."""
 
 
+def _empty(values: list[int]) -> bool:
+    return not values
+
+
 class ReportFilters(_Model):
     product: list[str] = Field(default_factory=list)
     module: list[str] = Field(default_factory=list)
     version: list[str] = Field(default_factory=list)
     category: list[str] = Field(default_factory=list)
+    group: list[int] = Field(default_factory=list, exclude_if=_empty)
+    """Group ids: the group's tickets (assigned to a member, or asked by a
+    customer of one of its products), its members' conversations and rows.
+    Left out of the JSON when empty, so clients that predate it still read
+    unfiltered reports."""
+    agent: list[int] = Field(default_factory=list, exclude_if=_empty)
+    """Agent ids: the tickets and conversations assigned to them."""
 
 
 class ReportPeriod(_Model):

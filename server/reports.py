@@ -36,7 +36,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, time, timedelta
 from types import UnionType
 from typing import Any, Union, get_args, get_origin
@@ -49,6 +49,7 @@ from sqlalchemy import (
     Engine,
     Integer,
     String,
+    and_,
     bindparam,
     case,
     cast,
@@ -604,12 +605,21 @@ def settle(session: Session, at: datetime) -> int:
 
 @dataclass(frozen=True)
 class Scope:
-    """What a reader limited to their groups may see: the tickets of
-    ``server.permissions.ticket_clause`` and their groups' agents."""
+    """The tickets a report covers, the agents whose conversations (and
+    rows) it shows and the groups it lists: what a reader limited to their
+    groups may see (:func:`scope_for`), narrowed by the group and agent
+    filters (:func:`narrow`)."""
 
     tickets: ColumnElement[bool] = field(compare=False)
     agents: frozenset[int]
     groups: frozenset[int]
+
+    def __and__(self, other: Scope) -> Scope:
+        return Scope(
+            tickets=and_(self.tickets, other.tickets),
+            agents=self.agents & other.agents,
+            groups=self.groups & other.groups,
+        )
 
 
 @dataclass(frozen=True)
@@ -618,12 +628,20 @@ class Filters:
     module: tuple[str, ...] = ()
     version: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
+    group: tuple[int, ...] = ()
+    """Group ids asked for; :func:`narrow` turns them (and ``agent``) into
+    ``scope``."""
+    agent: tuple[int, ...] = ()
     scope: Scope | None = None
     """None: every ticket and conversation."""
 
     def __bool__(self) -> bool:
         """Whether tickets must be read (rollups count every ticket)."""
-        return self.scope is not None or any(getattr(self, d) for d in DIMENSIONS)
+        return (
+            self.scope is not None
+            or bool(self.group or self.agent)
+            or any(getattr(self, d) for d in DIMENSIONS)
+        )
 
     @property
     def tickets_only(self) -> bool:
@@ -631,6 +649,8 @@ class Filters:
         return bool(self.module or self.version or self.category)
 
     def clauses(self) -> list[ColumnElement[bool]]:
+        if (self.group or self.agent) and self.scope is None:
+            raise ValueError("group and agent filters need narrow() first")
         out: list[ColumnElement[bool]] = [
             _DIM_COLUMNS[d].in_(getattr(self, d)) for d in DIMENSIONS if getattr(self, d)
         ]
@@ -639,7 +659,11 @@ class Filters:
         return out
 
     def wire(self) -> wire.ReportFilters:
-        return wire.ReportFilters(**{d: list(getattr(self, d)) for d in DIMENSIONS})
+        return wire.ReportFilters(
+            **{d: list(getattr(self, d)) for d in DIMENSIONS},
+            group=list(self.group),
+            agent=list(self.agent),
+        )
 
 
 @dataclass(frozen=True)
@@ -1392,6 +1416,63 @@ def scope_for(db: Session, access: Access) -> Scope | None:
         return None
     agents = permissions.group_members(db, access.group_ids) | {access.agent_id}
     return Scope(tickets=clause, agents=frozenset(agents), groups=access.group_ids)
+
+
+def narrow(db: Session, filters: Filters, reader: Scope | None) -> Filters:
+    """``filters`` with the scope the report covers: the reader's own
+    (:func:`scope_for`) narrowed by the group and agent filters.
+
+    A group keeps the tickets of ``server.permissions.group_ticket_clause``
+    (assigned to a member, or asked by a customer of one of the group's
+    products: the rule of ``tickets.read.group``), the conversations of its
+    members, its members' rows and the group itself. An agent keeps the
+    tickets and conversations assigned to them, their row and the groups they
+    are in. Several groups (or agents) add up; groups and agents together
+    keep what both keep.
+
+    Unknown ids are refused with 422; a reader limited to their groups asking
+    for a group not theirs, or an agent outside their groups, with 403.
+    """
+    if not filters.group and not filters.agent:
+        return filters if reader is None else replace(filters, scope=reader)
+    for label, model, wanted in (
+        ("group", models.AgentGroup, filters.group),
+        ("agent", models.Agent, filters.agent),
+    ):
+        found = set(db.scalars(select(model.id).where(model.id.in_(wanted))))
+        missing = [str(i) for i in wanted if i not in found]
+        if missing:
+            raise _bad(f"no {label} {', '.join(missing)}")
+    if reader is not None:
+        for label, wanted, allowed in (
+            ("group", filters.group, reader.groups),
+            ("agent", filters.agent, reader.agents),
+        ):
+            outside = [str(i) for i in wanted if i not in allowed]
+            if outside:
+                raise ApiProblem(
+                    403,
+                    ErrorCode.forbidden,
+                    f"{label} {', '.join(outside)} is outside your groups",
+                )
+    scope = reader
+    if filters.group:
+        by_group = Scope(
+            tickets=permissions.group_ticket_clause(filters.group),
+            agents=frozenset(permissions.group_members(db, filters.group)),
+            groups=frozenset(filters.group),
+        )
+        scope = by_group if scope is None else scope & by_group
+    if filters.agent:
+        M = models.GroupMember
+        theirs = db.scalars(select(M.group_id).where(M.agent_id.in_(filters.agent)))
+        by_agent = Scope(
+            tickets=T.assignee_id.in_(filters.agent),
+            agents=frozenset(filters.agent),
+            groups=frozenset(theirs),
+        )
+        scope = by_agent if scope is None else scope & by_agent
+    return replace(filters, scope=scope)
 
 
 def get_rubric(db: Session, rubric_id: int) -> models.QualityRubric:

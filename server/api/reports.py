@@ -4,9 +4,12 @@ its tables, and conversation quality review (rubrics and scores).
 Reading needs ``reports.read``; CSV also ``export``; rubrics and scoring
 ``conversations.score`` (supervisors hold all but ``export`` by default).
 A reader whose ticket scope is their groups sees their groups' tickets and
-agents only. ``from``/``to`` are ISO times; without an offset (or a bare
-date) they are wall-clock times in ``tz``. Each CSV export is recorded in
-the audit log.
+agents only. ``group`` and ``agent`` (ids, repeatable) narrow the whole
+report to those groups' or agents' tickets and conversations
+(:func:`server.reports.narrow`); unknown ids are refused with 422, ids
+outside a group-limited reader's groups with 403 (audited). ``from``/``to``
+are ISO times; without an offset (or a bare date) they are wall-clock times
+in ``tz``. Each CSV export is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -47,10 +50,20 @@ Reader = Annotated[Staff, Permission("reports.read")]
 Exporter = Annotated[Staff, Permission("reports.read", "export", audit_as="report.export")]
 Reviewer = Annotated[Staff, Permission("conversations.score")]
 FilterValues = Annotated[list[str] | None, Query()]
+FilterIds = Annotated[list[int] | None, Query()]
 
 
 def _values(name: str, values: list[str] | None) -> tuple[str, ...]:
     cleaned = tuple(dict.fromkeys(v.strip() for v in values or [] if len(v) <= 100))
+    if len(cleaned) > MAX_FILTER_VALUES:
+        raise ApiProblem(
+            422, ErrorCode.invalid_request, f"at most {MAX_FILTER_VALUES} values for {name}"
+        )
+    return cleaned
+
+
+def _ids(name: str, values: list[int] | None) -> tuple[int, ...]:
+    cleaned = tuple(dict.fromkeys(values or []))
     if len(cleaned) > MAX_FILTER_VALUES:
         raise ApiProblem(
             422, ErrorCode.invalid_request, f"at most {MAX_FILTER_VALUES} values for {name}"
@@ -67,6 +80,8 @@ def report_query(
     module: FilterValues = None,
     version: FilterValues = None,
     category: FilterValues = None,
+    group: FilterIds = None,
+    agent: FilterIds = None,
     top: Annotated[int, Query(ge=1, le=100)] = 10,
 ) -> reports.Query:
     filters = reports.Filters(
@@ -74,16 +89,39 @@ def report_query(
         module=_values("module", module),
         version=_values("version", version),
         category=_values("category", category),
+        group=_ids("group", group),
+        agent=_ids("agent", agent),
     )
     return reports.make_query(start, end, tz, bucket, filters, top)
 
 
 def _scoped(request: Request, staff: Staff, q: reports.Query) -> reports.Query:
-    with _database(request).session() as s:
-        scope = reports.scope_for(s, staff.access)
-    if scope is None:
-        return q
-    return replace(q, filters=replace(q.filters, scope=scope))
+    """``q`` limited to what the reader may see and to the group and agent
+    filters; a group or agent outside the reader's groups is refused (403)
+    and the refusal audited like the routes' permission checks."""
+    database = _database(request)
+    with database.session() as s:
+        reader = reports.scope_for(s, staff.access)
+        try:
+            filters = reports.narrow(s, q.filters, reader)
+        except ApiProblem as exc:
+            if exc.status == 403:
+                agent = staff.agent
+                audit.record_now(
+                    database,
+                    "permission.denied",
+                    actor_type="agent",
+                    actor_id=agent.id,
+                    actor_name=agent.email,
+                    target=f"{request.method} {request.url.path}",
+                    outcome="denied",
+                    source=audit.source_of(request),
+                    reason=exc.message,
+                    group=",".join(map(str, q.filters.group)),
+                    agent=",".join(map(str, q.filters.agent)),
+                )
+            raise
+    return replace(q, filters=filters)
 
 
 ReportQuery = Annotated[reports.Query, Depends(report_query)]

@@ -8,7 +8,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import statistics
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -713,3 +716,211 @@ def test_live_changes_reach_the_report(world: World) -> None:
     after = board(world, **params)
     assert agent_row(after, "bob")["resolved"] == 1
     assert agent_row(after, "bob")["first_response"]["count"] == 1
+
+
+# --- group and agent filters ----------------------------------------------------------
+
+
+def _group_id(w: World, name: str) -> int:
+    with w.server.db.session() as s:
+        gid = s.query(models.AgentGroup.id).filter_by(name=name).scalar()
+        assert gid is not None
+        return int(gid)
+
+
+def _expected(
+    w: World, keep: Callable[[models.Ticket, str], bool], agents: set[int]
+) -> dict[str, Any]:
+    """What a dashboard over PERIOD should say of the tickets ``keep`` keeps
+    (given each ticket and its requester's product) and the conversations of
+    ``agents``, worked out from the rows themselves."""
+    start, end = local(3, 0), local(10, 0)
+    prev_start = start - (end - start)
+    now: list[models.Ticket] = []
+    before: list[models.Ticket] = []
+    with w.server.db.session() as s:
+        products = {c.id: c.product or "" for c in s.query(models.Customer)}
+        for t in s.query(models.Ticket):
+            if not keep(t, products.get(t.requester_id or 0, "")):
+                continue
+            if start <= t.created_at < end:
+                now.append(t)
+            elif prev_start <= t.created_at < start:
+                before.append(t)
+        chats = Counter(
+            c.assignee_id
+            for c in s.query(models.Conversation)
+            if start <= c.created_at < end and c.assignee_id in agents
+        )
+        s.expunge_all()
+    firsts = [t.first_response_s for t in now if t.first_response_s is not None]
+    ratings = [t.csat_rating for t in now if t.csat_rating is not None]
+    days = Counter(t.created_at.astimezone(SHANGHAI).date().isoformat() for t in now)
+    return {
+        "created": len(now),
+        "resolved": sum(t.status in ("resolved", "closed") for t in now),
+        "reopened": sum(bool(t.reopened) for t in now),
+        "first_response_median": statistics.median(firsts) if firsts else None,
+        "csat": (len(ratings), sum(ratings) / len(ratings) if ratings else None),
+        "per_agent": Counter(t.assignee_id for t in now),
+        "days": days,
+        "products": Counter(t.product for t in now),
+        "previous_products": Counter(t.product for t in before),
+        "categories": Counter(t.category for t in now),
+        "chats": chats,
+    }
+
+
+def _check(b: dict[str, Any], want: dict[str, Any]) -> None:
+    o = b["overall"]
+    assert o["created"] == want["created"]
+    assert o["resolved"] == want["resolved"]
+    assert o["reopened"] == want["reopened"]
+    assert o["first_response"]["median_s"] == approx(want["first_response_median"])
+    assert (o["csat"]["count"], o["csat"]["average"]) == (
+        want["csat"][0],
+        approx(want["csat"][1]),
+    )
+    assert {a["agent_id"]: a["created"] for a in b["agents"] if a["created"]} == {
+        k: n for k, n in want["per_agent"].items()
+    }
+    assert {v["label"]: v["created"] for v in b["volume"] if v["created"]} == dict(want["days"])
+    assert {i["value"]: (i["count"], i["previous"]) for i in b["by_product"]} == {
+        p: (n, want["previous_products"].get(p, 0)) for p, n in want["products"].items()
+    }
+    assert {i["value"]: i["count"] for i in b["by_category"]} == dict(want["categories"])
+    assert b["chats"]["conversations"] == sum(want["chats"].values())
+    assert {a["agent_id"]: a["chats"] for a in b["agents"] if a["chats"]} == dict(want["chats"])
+
+
+def test_an_agent_filter_narrows_every_part(world: World) -> None:
+    bob = world.agent_ids["bob"]
+    b = board(world, agent=bob)
+    assert b["filters"]["agent"] == [bob] and "group" not in b["filters"]
+    _check(b, _expected(world, lambda t, _p: t.assignee_id == bob, {bob}))
+    # T3 and T4 (T7 is past the end); their figures are bob's row unfiltered.
+    assert b["overall"]["created"] == 2
+    unfiltered = agent_row(board(world), "bob")
+    for name in ("created", "resolved", "first_response", "resolution_time", "csat", "breached"):
+        assert b["overall"][name] == unfiltered[name], name
+    assert [a["agent_name"] for a in b["agents"]] == ["bob"]
+    assert [g["group_name"] for g in b["groups"]] == ["Payroll team"]
+    assert b["chats"]["conversations"] == 2  # B and C
+    # Two agents add up; an agent of no tickets in the period has none.
+    both = board(world, agent=[bob, world.agent_ids["ann"]])
+    assert both["overall"]["created"] == 5
+    assert board(world, agent=world.agent_ids["plain"])["overall"]["created"] == 0
+
+
+def test_a_group_filter_follows_the_group_ticket_rule(world: World) -> None:
+    """A group's tickets are its members' and those of customers of its
+    products (as for tickets.read.group): a Ledger team that also serves
+    PayrollCloud gets bo's tickets, bob's included, and bob's row; its
+    conversations stay its members'."""
+    ledger, payroll = _group_id(world, "Ledger team"), _group_id(world, "Payroll team")
+    members = {world.agent_ids["ann"], world.agent_ids["lead"]}
+    b = board(world, group=ledger)
+    assert b["filters"]["group"] == [ledger]
+    _check(b, _expected(world, lambda t, _p: t.assignee_id in members, members))
+    assert b["overall"]["created"] == 3
+    assert [g["group_name"] for g in b["groups"]] == ["Ledger team"]
+    with world.server.db.session() as s:
+        s.add(models.GroupProduct(group_id=ledger, product="PayrollCloud"))
+    try:
+        b = board(world, group=ledger)
+        want = _expected(
+            world, lambda t, p: t.assignee_id in members or p == "PayrollCloud", members
+        )
+        _check(b, want)
+        assert b["overall"]["created"] == 5  # T1, T2, T6 (ann); T3, T4 (bo's, bob has them)
+        assert {a["agent_name"] for a in b["agents"]} == {"ann", "bob"}
+        assert b["chats"]["conversations"] == 1  # ann's A; bob's are not the group's
+        # The same tickets a supervisor limited to that group reads.
+        mine = world.lead.ok("GET", "/reports/dashboard", params=PERIOD)
+        for key in ("overall", "volume", "by_product", "by_category", "chats"):
+            assert mine[key] == b[key], key
+        # Group and agent together: what both keep.
+        both = board(world, group=ledger, agent=world.agent_ids["bob"])
+        assert both["overall"]["created"] == 2
+        assert both["chats"]["conversations"] == 0  # bob is not a member
+        assert board(world, group=[ledger, payroll])["overall"]["created"] == 5
+    finally:
+        with world.server.db.session() as s:
+            s.query(models.GroupProduct).filter_by(group_id=ledger).delete()
+    assert board(world, group=payroll)["overall"]["created"] == 2
+
+
+def test_a_group_limited_supervisor_is_refused_other_groups_and_agents(world: World) -> None:
+    ledger, payroll = _group_id(world, "Ledger team"), _group_id(world, "Payroll team")
+    own = world.lead.ok("GET", "/reports/dashboard", params={**PERIOD, "group": ledger})
+    assert own["overall"]["created"] == 3
+    ann = world.lead.ok(
+        "GET", "/reports/dashboard", params={**PERIOD, "agent": world.agent_ids["ann"]}
+    )
+    assert ann["overall"]["created"] == 3 and [a["agent_name"] for a in ann["agents"]] == ["ann"]
+    for params, message in (
+        ({"group": payroll}, f"group {payroll} is outside your groups"),
+        ({"group": [ledger, payroll]}, f"group {payroll} is outside your groups"),
+        ({"agent": world.agent_ids["bob"]}, f"agent {world.agent_ids['bob']} is outside"),
+    ):
+        r = world.lead.req("GET", "/reports/dashboard", params={**PERIOD, **params})
+        assert r.status_code == 403, r.text
+        assert r.json()["error"]["code"] == "forbidden"
+        assert message in r.json()["error"]["message"]
+    entries = world.admin.ok(
+        "GET",
+        "/admin/audit",
+        params={"action": "permission.denied", "actor": "lead@", "per_page": 100},
+    )["entries"]
+    refused = [e for e in entries if e["target"] == "GET /api/v1/reports/dashboard"]
+    assert len(refused) == 3
+    assert all(e["outcome"] == "denied" for e in refused)
+    assert {e["detail"]["group"] for e in refused} == {str(payroll), f"{ledger},{payroll}", ""}
+    assert "outside your groups" in refused[0]["detail"]["reason"]
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"group": 999999}, "no group 999999"),
+        ({"agent": 999999}, "no agent 999999"),
+        ({"agent": [999998, 999999]}, "no agent 999998, 999999"),
+        ({"group": "ledger"}, ""),
+        ({"agent": list(range(1, 60))}, "at most 50"),
+    ],
+)
+def test_unknown_groups_and_agents_are_refused(
+    world: World, params: dict[str, Any], fragment: str
+) -> None:
+    for path in ("/reports/dashboard", "/reports/agents.csv"):
+        r = world.sup.req("GET", path, params={**PERIOD, **params})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "invalid_request"
+        assert fragment in r.json()["error"]["message"]
+
+
+def test_csv_exports_carry_the_filters(world: World) -> None:
+    bob = world.agent_ids["bob"]
+    payroll = _group_id(world, "Payroll team")
+
+    def rows(name: str, **params: Any) -> list[dict[str, str]]:
+        r = world.sup.req("GET", f"/reports/{name}.csv", params={**PERIOD, **params})
+        assert r.status_code == 200, r.text
+        return list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+
+    b = board(world, agent=bob)
+    assert [r["agent_name"] for r in rows("agents", agent=bob)] == ["bob"]
+    assert rows("summary", agent=bob)[0]["created"] == str(b["overall"]["created"]) == "2"
+    assert [
+        (r["label"], r["created"]) for r in rows("volume", agent=bob) if r["created"] != "0"
+    ] == [(v["label"], str(v["created"])) for v in b["volume"] if v["created"]]
+    assert [r["value"] for r in rows("products", group=payroll)] == ["PayrollCloud"]
+    assert [r["group_name"] for r in rows("groups", group=payroll)] == ["Payroll team"]
+    entries = world.admin.ok(
+        "GET",
+        "/admin/audit",
+        params={"action": "report.export", "outcome": "ok", "per_page": 100},
+    )["entries"]
+    filters = [e["detail"]["filters"] for e in entries if e["target"] in ("agents", "groups")]
+    assert f'{{"agent":[{bob}]}}' in filters
+    assert f'{{"group":[{payroll}]}}' in filters

@@ -288,7 +288,7 @@ def create_ticket(
 # the report rollups (added up over a whole batch, applied once by
 # :func:`flush_intake` before the commit). Every refusal is raised before
 # anything is written, so a refused ticket can share a transaction with
-# others (``server.ticket_writer``).
+# others (``server.group_commit``).
 
 _C = models.Customer
 _SEEN = select(models.Ticket.id).where(

@@ -24,8 +24,8 @@ from server.blobs import SAFE_INLINE, BlobStore, EmptyFile, TooLarge, safe_filen
 from server.config import Settings
 from server.db import Database
 from server.errors import ApiProblem
+from server.group_commit import GroupCommitWriter
 from server.permissions import AnyStaff, Permission, Staff
-from server.ticket_writer import TicketWriter
 
 router = APIRouter(tags=["tickets"])
 
@@ -294,14 +294,20 @@ def _may_read(db: DbSession, a: models.Attachment, principal: Any, settings: Set
 _writer_lock = threading.Lock()
 
 
-def _ticket_writer(request: Request) -> TicketWriter:
+def _ticket_writer(request: Request) -> GroupCommitWriter:
     state = request.app.state
-    writer: TicketWriter | None = getattr(state, "ticket_writer", None)
+    writer: GroupCommitWriter | None = getattr(state, "ticket_writer", None)
     if writer is None:
         with _writer_lock:
             writer = getattr(state, "ticket_writer", None)
             if writer is None:
-                writer = TicketWriter(_database(request), finish=tickets.flush_intake)
+                writer = GroupCommitWriter(
+                    _database(request),
+                    name="ticket-writer",
+                    refusals=(ApiProblem,),
+                    finish=tickets.flush_intake,
+                    idle_seconds=30.0,
+                )
                 state.ticket_writer = writer
     return writer
 
@@ -311,7 +317,7 @@ async def create_ticket(
     body: wire.TicketCreate, request: Request, customer: CurrentCustomer
 ) -> Response:
     """Open a ticket (201), or answer with the one this ``client_key`` already
-    opened (200). Written by the ticket writer (``server.ticket_writer``),
+    opened (200). Written by the ticket writer (``server.group_commit``),
     with others that arrive at the same time."""
     limit = _settings(request).max_ticket_bytes
     customer_id = customer.id

@@ -51,8 +51,8 @@ from protocol.models import ErrorCode, Role
 from server import models, permissions, team
 from server.chat import bot, routing, store
 from server.chat.store import Changed, Out, Refused, Who
-from server.chat.writer import BatchWriter
 from server.db import Database
+from server.group_commit import GroupCommitWriter
 from server.identity import IdentityRejected, lookup_session
 from server.kb.search import SearchIndex
 
@@ -222,7 +222,7 @@ class Hub:
         self._router: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping = False
-        self._writer = BatchWriter(db)
+        self._writer = GroupCommitWriter(db, name="chat-writer", refusals=(Refused,))
         self._loop: asyncio.AbstractEventLoop | None = None
         self._caps: dict[int, int] = {}
         """What the team settings allow each agent (see :func:`chat_caps`),
@@ -268,7 +268,7 @@ class Hub:
     async def _write(self, work: Callable[[DbSession], T], *, batch: bool = False) -> T:
         """``work`` in a short transaction on the writer thread (retried once
         when a concurrent duplicate won a unique constraint); ``batch``: it
-        may share a transaction with others (see ``server.chat.writer``)."""
+        may share a transaction with others (see ``server.group_commit``)."""
         return await self._writer.run(work, batch=batch)
 
     async def _read(self, work: Callable[[DbSession], T]) -> T:

@@ -448,7 +448,7 @@ def _check_attachments(db: DbSession, who: Who, ids: Sequence[int]) -> None:
 def send(db: DbSession, who: Who, ev: rt.Send) -> Sent:
     """Store a ``send``; a client id seen before stores nothing and gets the
     first answer's ``ack``. Every refusal comes before the first write, so
-    sends may share a transaction (``server.chat.writer``)."""
+    sends may share a transaction (``server.group_commit``)."""
     conn = db.connection()
     seen = conn.execute(_SEEN, {"kind": who.kind, "sid": who.id, "client_id": ev.client_id}).first()
     if seen is not None:

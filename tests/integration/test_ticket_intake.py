@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session as DbSession
 
 from server import models, reports, tickets
-from server.ticket_writer import TicketWriter
+from server.group_commit import GroupCommitWriter
 from tests.servers import LiveServer, start_live_server
 
 PG_ADMIN_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
@@ -89,9 +89,9 @@ class Customer:
         return attachment_id
 
 
-def writer_of(server: LiveServer) -> TicketWriter:
+def writer_of(server: LiveServer) -> GroupCommitWriter:
     app: Any = server._server.config.app
-    writer: TicketWriter = app.state.ticket_writer
+    writer: GroupCommitWriter = app.state.ticket_writer
     return writer
 
 
@@ -99,7 +99,7 @@ class Held:
     """Keeps the writer thread busy in a job of its own until released, so
     the tickets sent meanwhile queue up and go in one batch."""
 
-    def __init__(self, writer: TicketWriter) -> None:
+    def __init__(self, writer: GroupCommitWriter) -> None:
         self.writer = writer
         self.entered = threading.Event()
         self.release = threading.Event()

@@ -1,9 +1,11 @@
-"""The chat writer: one thread, group commit, refusals kept apart."""
+"""The group-commit writer (chat and tickets): one thread, group commit,
+refusals kept apart, started on demand."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -14,8 +16,8 @@ from sqlalchemy.orm import Session
 from protocol.models import ErrorCode
 from server import models
 from server.chat.store import Refused
-from server.chat.writer import BatchWriter
 from server.db import Database, sqlite_url
+from server.group_commit import GroupCommitWriter
 
 
 @pytest.fixture
@@ -40,7 +42,7 @@ def _names(db: Database) -> set[str]:
 
 
 def test_queued_writes_share_a_transaction_and_refusals_stay_apart(db: Database) -> None:
-    writer = BatchWriter(db)
+    writer = GroupCommitWriter(db, name="chat-writer", refusals=(Refused,))
     gate = threading.Event()
 
     def blocker(s: Session) -> str:
@@ -75,7 +77,7 @@ def test_queued_writes_share_a_transaction_and_refusals_stay_apart(db: Database)
 
 
 def test_a_batch_that_fails_runs_again_one_by_one(db: Database) -> None:
-    writer = BatchWriter(db)
+    writer = GroupCommitWriter(db, name="chat-writer", refusals=(Refused,))
     gate = threading.Event()
 
     def blocker(s: Session) -> None:
@@ -109,11 +111,19 @@ def test_a_batch_that_fails_runs_again_one_by_one(db: Database) -> None:
     assert _names(db) == {"a", "b"}  # nothing of the broken one
 
 
-def test_not_running_is_an_error(db: Database) -> None:
-    writer = BatchWriter(db)
+def test_the_thread_starts_with_the_first_job_and_ends_when_idle(db: Database) -> None:
+    writer = GroupCommitWriter(db, name="ticket-writer", refusals=(Refused,), idle_seconds=0.2)
+    assert not writer.running
 
-    async def body() -> None:
-        await writer.run(_add("x"))
+    async def body(name: str) -> None:
+        await writer.run(_add(name))
 
-    with pytest.raises(RuntimeError):
-        asyncio.run(body())
+    asyncio.run(body("x"))
+    assert writer.running
+    deadline = time.monotonic() + 10
+    while writer.running:
+        assert time.monotonic() < deadline, "the idle writer did not end"
+        time.sleep(0.02)
+    asyncio.run(body("y"))  # a new job starts it again
+    writer.stop()
+    assert _names(db) == {"x", "y"}

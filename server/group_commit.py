@@ -1,24 +1,24 @@
-"""Ticket intake on one thread, many tickets to a transaction under load.
+"""Writes on one thread, several to a transaction when they queue up.
 
-New tickets arrive in bursts (an outage: every customer reports it at
-once). Each is a short transaction; run on the request threads, twenty at a
-time would queue on SQLite's single writer and fight over the GIL. Here they
-run one after another on a thread of their own, and the ones that queued up
-meanwhile share one transaction (group commit): ``BEGIN``, ``COMMIT``, the
-report rollups' upserts and the hand-off to the event loop are paid once a
-batch. Same scheme as ``server.chat.writer``.
+Chat messages and new tickets arrive in bursts. Each is a short
+transaction; run on request threads, twenty at a time would queue on
+SQLite's single writer and fight the event loop for the GIL. A
+:class:`GroupCommitWriter` runs them one after another on a thread of its
+own, and the ones that queued up meanwhile share one transaction (group
+commit): the session, ``BEGIN``, ``COMMIT``, a ``finish`` step (the report
+rollups of a batch of tickets) and the hand-off to the event loop are paid
+once a batch, so the cost per write falls as load rises.
 
-A job must refuse (raise :class:`~server.errors.ApiProblem`) before it
-writes anything, as :func:`server.tickets.intake` does: a refusal then
-answers its own request and the rest of the batch commits. If anything else
-goes wrong in a batch (a constraint, the database), nothing of it was
-committed and every job runs again in a transaction of its own
-(:meth:`Database.idempotent`: a duplicate client key finds the stored
-ticket), so one bad ticket costs the others at most a slower answer.
-Results reach the waiting requests after the commit.
+Only work marked ``batch`` joins a batch, and it must refuse (raise one of
+the writer's ``refusals``) before it writes anything: a refusal then
+answers its own caller and the rest of the batch commits. If anything else
+goes wrong in a batch, nothing of it was committed and every job runs again
+in a transaction of its own (:meth:`Database.idempotent`: a duplicate
+client key finds the stored row), so one bad write costs the others at
+most a slower answer. Results reach the waiting coroutines after the commit.
 
-The thread starts with the first ticket and ends after ``idle_seconds``
-without one, so a service (or a test) that never opens tickets never has it.
+The thread starts with the first job (or :meth:`start`) and, with
+``idle_seconds``, ends after that long without one.
 """
 
 from __future__ import annotations
@@ -35,19 +35,18 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session as DbSession
 
 from server.db import Database
-from server.errors import ApiProblem
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
 MAX_BATCH = 64
-IDLE_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
 class _Job:
     work: Callable[[DbSession], Any]
+    batch: bool
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[Any]
 
@@ -59,18 +58,24 @@ class _Done:
     value: Any
 
 
-class TicketWriter:
+class GroupCommitWriter:
     def __init__(
         self,
         db: Database,
         *,
+        name: str,
+        refusals: tuple[type[Exception], ...],
         finish: Callable[[DbSession], None] | None = None,
         max_batch: int = MAX_BATCH,
-        idle_seconds: float = IDLE_SECONDS,
+        idle_seconds: float | None = None,
     ) -> None:
-        """``finish`` runs in every transaction after its jobs, before the
-        commit (the report rollups of a batch are applied there)."""
+        """``refusals``: what batched work raises to refuse before writing.
+        ``finish`` runs in every transaction after its jobs, before the
+        commit. ``idle_seconds``: end the thread after that long without a
+        job (None: run until :meth:`stop`)."""
         self.db = db
+        self.name = name
+        self.refusals = refusals
         self.finish = finish
         self.max_batch = max_batch
         self.idle_seconds = idle_seconds
@@ -84,6 +89,10 @@ class TicketWriter:
     def running(self) -> bool:
         return self._thread is not None
 
+    def start(self) -> None:
+        with self._lock:
+            self._spawn()
+
     def stop(self) -> None:
         """Finish what is queued, then end the thread."""
         with self._lock:
@@ -93,16 +102,20 @@ class TicketWriter:
         if thread is not None:
             thread.join(timeout=30)
 
-    async def run(self, work: Callable[[DbSession], T]) -> T:
+    async def run(self, work: Callable[[DbSession], T], *, batch: bool = True) -> T:
         """``work`` in a transaction on the writer thread; its result once committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         with self._lock:
-            self._queue.put(_Job(work, loop, future))
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="ticket-writer", daemon=True)
-                self._thread.start()
+            self._queue.put(_Job(work, batch, loop, future))
+            self._spawn()
         return await future
+
+    def _spawn(self) -> None:
+        """Start the thread if none runs (the caller holds the lock)."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
+            self._thread.start()
 
     # --- the writer thread ------------------------------------------------------------------
 
@@ -117,14 +130,16 @@ class TicketWriter:
                         return None
 
     def _run(self) -> None:
+        held: _Job | None = None
         try:
             stop = False
             while not stop:
-                job = self._next()
+                job = held or self._next()
+                held = None
                 if job is None:
                     return
                 jobs = [job]
-                while len(jobs) < self.max_batch:
+                while job.batch and len(jobs) < self.max_batch:
                     try:
                         more = self._queue.get_nowait()
                     except queue.Empty:
@@ -132,16 +147,21 @@ class TicketWriter:
                     if more is None:
                         stop = True
                         break
+                    if not more.batch:
+                        held = more  # runs alone, next
+                        break
                     jobs.append(more)
                 self._deliver(self._batch(jobs) if len(jobs) > 1 else [self._alone(job)])
                 self.batches += 1
                 self.jobs += len(jobs)
+            if held is not None:
+                self._deliver([self._alone(held)])
         finally:
             with self._lock:
                 if self._thread is threading.current_thread():
                     self._thread = None
                 leftover = []
-                while True:  # queued after a stop: run by the next thread
+                while True:  # queued after a stop or an idle end: the next thread runs it
                     try:
                         item = self._queue.get_nowait()
                     except queue.Empty:
@@ -150,11 +170,8 @@ class TicketWriter:
                         leftover.append(item)
                 for item in leftover:
                     self._queue.put(item)
-                if leftover and self._thread is None:
-                    self._thread = threading.Thread(
-                        target=self._run, name="ticket-writer", daemon=True
-                    )
-                    self._thread.start()
+                if leftover:
+                    self._spawn()
 
     def _work(self, job: _Job, s: DbSession) -> Any:
         value = job.work(s)
@@ -175,12 +192,12 @@ class TicketWriter:
                 for job in jobs:
                     try:
                         done.append(_Done(job, True, job.work(s)))
-                    except ApiProblem as exc:  # refused before writing: the rest stand
+                    except self.refusals as exc:  # refused before writing: the rest stand
                         done.append(_Done(job, False, exc))
                 if self.finish is not None:
                     self.finish(s)
         except Exception:
-            log.warning("a batch of new tickets failed; running them one by one", exc_info=True)
+            log.warning("%s: a batch failed; running its jobs one by one", self.name, exc_info=True)
             return [self._alone(job) for job in jobs]
         return done
 

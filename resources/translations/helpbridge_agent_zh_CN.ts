@@ -1585,12 +1585,8 @@
         <translation>更新于 %1</translation>
     </message>
     <message>
-        <source>Figures of %1; charts cover every ticket.</source>
-        <translation>显示 %1 的指标；图表包含所有工单。</translation>
-    </message>
-    <message>
-        <source>Figures of the group %1; charts cover every ticket.</source>
-        <translation>显示小组 %1 的指标；图表包含所有工单。</translation>
+        <source>%1 tickets of %2 created in the period.</source>
+        <translation>此期间 %2 共新建 %1 个工单。</translation>
     </message>
     <message>
         <source>%1 tickets created in the period.</source>

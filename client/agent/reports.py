@@ -2,10 +2,10 @@
 charts and the per-agent and per-group tables of ``/reports/dashboard``, and
 CSV exports of its tables (``export``).
 
-The group and agent filters narrow what the console shows: the tiles show
-the chosen group's or agent's figures (the service reports each group and
-agent with the same metrics as the whole), the agent table keeps the
-group's members. The charts always cover every ticket of the period.
+The group and agent filters go to the service (``group``/``agent`` of the
+report query), which narrows the whole report: the tiles, the charts, the
+tables and the chats are the chosen group's or agent's, and a CSV export
+carries the same filters.
 
 Every request runs on the worker pool; the view shows loading and errors.
 """
@@ -16,7 +16,7 @@ import logging
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QDate, QStandardPaths, Qt, QTimeZone, Signal
 from PySide6.QtWidgets import (
@@ -45,8 +45,7 @@ from client.agent.session import Console
 
 if TYPE_CHECKING:
     from client.core.agent_api import AgentApi, ReportQuery
-    from protocol.admin import Group
-    from protocol.reports import AgentReport, Dashboard, GroupReport, TicketMetrics, TopItem
+    from protocol.reports import Dashboard, TicketMetrics, TopItem
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +152,10 @@ class ReportsPage(QWidget):
         self.setStyleSheet(STYLE)
         self.console = console
         self.board: Dashboard | None = None
-        self.groups: list[Group] = []
+        self.group_choices: dict[int, str] = {}
+        self.agent_choices: dict[int, str] = {}
+        """What the filters offer: the groups and agents of the reports seen
+        without a group or agent filter (a filtered report lists fewer)."""
         self.can_export = False
         self.today: Callable[[], date] = date.today
         self._started = False
@@ -318,8 +320,8 @@ class ReportsPage(QWidget):
         self.from_edit.dateChanged.connect(self._on_custom_date)
         self.to_edit.dateChanged.connect(self._on_custom_date)
         self.bucket_combo.currentIndexChanged.connect(lambda _i: self.reload())
-        self.group_combo.currentIndexChanged.connect(lambda _i: self.redraw())
-        self.agent_combo.currentIndexChanged.connect(lambda _i: self.redraw())
+        self.group_combo.currentIndexChanged.connect(lambda _i: self.reload())
+        self.agent_combo.currentIndexChanged.connect(lambda _i: self.reload())
         self._set_dates_for_period()
 
     def table_labels(self) -> dict[str, str]:
@@ -386,7 +388,8 @@ class ReportsPage(QWidget):
         self.reload()
 
     def query(self) -> ReportQuery | None:
-        """The period and bucket chosen, or None when the dates are reversed."""
+        """The period, bucket, group and agent chosen, or None when the dates
+        are reversed."""
         from client.core.agent_api import ReportQuery
         from protocol.reports import Bucket
 
@@ -395,11 +398,14 @@ class ReportsPage(QWidget):
         assert isinstance(start, date) and isinstance(last, date)
         if last < start:
             return None
+        group, agent = self.group_combo.currentData(), self.agent_combo.currentData()
         return ReportQuery(
             start=start,
             end=last + timedelta(days=1),
             tz=local_timezone(),
             bucket=Bucket(str(self.bucket_combo.currentData())),
+            group=() if group is None else (int(group),),
+            agent=() if agent is None else (int(agent),),
         )
 
     # -- loading -------------------------------------------------------------------
@@ -424,14 +430,12 @@ class ReportsPage(QWidget):
         self.show_state("loading", self.tr("Loading…"))
         self.refresh_button.setEnabled(False)
 
-        def fetch(api: AgentApi) -> Any:
-            return api.dashboard(q), api.groups()
+        def fetch(api: AgentApi) -> Dashboard:
+            return api.dashboard(q)
 
-        def done(result: Any) -> None:
-            board, groups = result
+        def done(board: Dashboard) -> None:
             self.refresh_button.setEnabled(True)
             self.board = board
-            self.groups = list(groups.groups)
             self._fill_filters()
             self.redraw()
             stamp = texts.format_datetime(board.generated_at)
@@ -451,19 +455,25 @@ class ReportsPage(QWidget):
         self.state_label.setStyleSheet(f"color: {colour};")
 
     def _fill_filters(self) -> None:
-        assert self.board is not None
+        board = self.board
+        assert board is not None
+        groups = {g.group_id: g.group_name for g in board.groups}
+        agents = {a.agent_id: a.agent_name for a in board.agents if a.agent_id is not None}
+        if board.filters.group or board.filters.agent:
+            # A filtered report names fewer: keep offering the others.
+            self.group_choices.update(groups)
+            self.agent_choices.update(agents)
+        else:
+            self.group_choices, self.agent_choices = groups, agents
         for combo, items in (
-            (self.group_combo, [(g.group_id, g.group_name) for g in self.board.groups]),
-            (
-                self.agent_combo,
-                [(a.agent_id, a.agent_name) for a in self.board.agents if a.agent_id is not None],
-            ),
+            (self.group_combo, self.group_choices),
+            (self.agent_combo, self.agent_choices),
         ):
             chosen = combo.currentData()
             combo.blockSignals(True)
             while combo.count() > 1:
                 combo.removeItem(1)
-            for item_id, name in sorted(items, key=lambda x: x[1].casefold()):
+            for item_id, name in sorted(items.items(), key=lambda x: x[1].casefold()):
                 combo.addItem(name, item_id)
             index = combo.findData(chosen) if chosen is not None else 0
             combo.setCurrentIndex(max(0, index))
@@ -471,38 +481,25 @@ class ReportsPage(QWidget):
 
     # -- showing ----------------------------------------------------------------------
 
-    def selected_group(self) -> GroupReport | None:
-        gid = self.group_combo.currentData()
-        if self.board is None or gid is None:
-            return None
-        return next((g for g in self.board.groups if g.group_id == gid), None)
-
-    def selected_agent(self) -> AgentReport | None:
-        aid = self.agent_combo.currentData()
-        if self.board is None or aid is None:
-            return None
-        return next((a for a in self.board.agents if a.agent_id == aid), None)
-
     def redraw(self) -> None:
         board = self.board
         if board is None:
             return
-        agent, group = self.selected_agent(), self.selected_group()
-        metrics: TicketMetrics = agent or group or board.overall
-        if agent is not None:
-            scope = self.tr("Figures of %1; charts cover every ticket.").replace(
-                "%1", agent.agent_name
-            )
-        elif group is not None:
-            scope = self.tr("Figures of the group %1; charts cover every ticket.").replace(
-                "%1", group.group_name
+        created = str(board.overall.created)
+        names = [
+            *(self.group_choices.get(g, str(g)) for g in board.filters.group),
+            *(self.agent_choices.get(a, str(a)) for a in board.filters.agent),
+        ]
+        if names:
+            scope = (
+                self.tr("%1 tickets of %2 created in the period.")
+                .replace("%1", created)
+                .replace("%2", " · ".join(names))
             )
         else:
-            scope = self.tr("%1 tickets created in the period.").replace(
-                "%1", str(board.overall.created)
-            )
+            scope = self.tr("%1 tickets created in the period.").replace("%1", created)
         self.scope_label.setText(scope)
-        self.show_metrics(metrics)
+        self.show_metrics(board.overall)
         volume_kind = str(self.volume_style.currentData())
         self.volume.chart.set_points(
             [(p.label, float(p.created)) for p in board.volume],
@@ -519,16 +516,6 @@ class ReportsPage(QWidget):
             self.top_charts[key].chart.set_points(
                 [(i.value or none, float(i.count)) for i in items]
             )
-        members: set[int] | None = None
-        if group is not None:
-            found = next((g for g in self.groups if g.id == group.group_id), None)
-            members = set(found.member_ids) if found is not None else set()
-        agents = [
-            a
-            for a in board.agents
-            if (members is None or a.agent_id in members)
-            and (agent is None or a.agent_id == agent.agent_id)
-        ]
         self._fill(
             self.agent_table,
             [
@@ -538,10 +525,9 @@ class ReportsPage(QWidget):
                     str(a.chats),
                     quality_text(a.quality_average, a.quality_count),
                 ]
-                for a in agents
+                for a in board.agents
             ],
         )
-        groups = [g for g in board.groups if group is None or g.group_id == group.group_id]
         self._fill(
             self.group_table,
             [
@@ -552,7 +538,7 @@ class ReportsPage(QWidget):
                     str(g.chats),
                     quality_text(g.quality_average, g.quality_count),
                 ]
-                for g in groups
+                for g in board.groups
             ],
         )
 

@@ -307,7 +307,8 @@ class AgentApi(ApiClient):
         return self._call("GET", "/team/permissions", PermissionCatalogue, auth=True)
 
     def dashboard(self, query: ReportQuery) -> Dashboard:
-        """``GET /reports/dashboard`` for a period and filters."""
+        """``GET /reports/dashboard`` for a period and filters (products,
+        modules, versions, categories, groups, agents)."""
         return self._call("GET", "/reports/dashboard", Dashboard, auth=True, params=query.params())
 
     def download_report(self, table: ReportTable | str, query: ReportQuery, dest: Path) -> Path:
@@ -460,6 +461,11 @@ class ReportQuery(BaseModel):
     module: tuple[str, ...] = ()
     version: tuple[str, ...] = ()
     category: tuple[str, ...] = ()
+    group: tuple[int, ...] = ()
+    """Group ids: the whole report narrowed to those groups' tickets and
+    their members' conversations."""
+    agent: tuple[int, ...] = ()
+    """Agent ids: the tickets and conversations assigned to them."""
     top: int = 10
 
     def params(self) -> dict[str, Any]:
@@ -470,7 +476,7 @@ class ReportQuery(BaseModel):
             "bucket": self.bucket.value,
             "top": self.top,
         }
-        for name in ("product", "module", "version", "category"):
+        for name in ("product", "module", "version", "category", "group", "agent"):
             values = getattr(self, name)
             if values:
                 out[name] = list(values)

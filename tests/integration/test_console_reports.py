@@ -1,13 +1,15 @@
 """The console's Reports view against a real service with tickets made
 through the API over several days: the tiles and tables show the service's
-figures, the group and agent filters narrow them, the charts have the
-volumes, CSV exports land where asked (and are audited), and the tab and
-the export only show for the permissions they need."""
+figures, the charts have the volumes, the group and agent filters go to the
+service and narrow tiles, charts and tables alike, CSV exports carry them
+and land where asked (and are audited), and the tab and the export only
+show for the permissions they need."""
 
 from __future__ import annotations
 
 import csv
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -43,6 +45,9 @@ class Seeded:
         self.ids: dict[str, int] = {}
         self.groups: dict[str, int] = {}
         self.tickets = 0
+        self.by_product: Counter[str] = Counter()
+        self.by_agent: Counter[str] = Counter()
+        self.by_agent_product: Counter[tuple[str, str]] = Counter()
 
     def h(self, email: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.live.agent_token(email, PASSWORD)}"}
@@ -129,6 +134,9 @@ def seed(live: LiveServer, *, days: int = 6, per_day: int = 4) -> Seeded:
                 assert r.status_code == 201, r.text
                 tid = r.json()["id"]
                 who = agents[product][n % len(agents[product])]
+                out.by_product[product] += 1
+                out.by_agent[who] += 1
+                out.by_agent_product[(who, product)] += 1
                 h = tokens[who]
                 r = requests.post(
                     f"{api}/agent/tickets/{tid}/assign",
@@ -179,10 +187,12 @@ def reports_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[L
     live.stop()
 
 
-def _dashboard(live: LiveServer, seeded: Seeded, start: date, end: date) -> dict[str, Any]:
+def _dashboard(
+    live: LiveServer, seeded: Seeded, start: date, end: date, **filters: Any
+) -> dict[str, Any]:
     r = requests.get(
         f"{live.url}/api/v1/reports/dashboard",
-        params={"from": start.isoformat(), "to": end.isoformat(), "tz": "UTC"},
+        params={"from": start.isoformat(), "to": end.isoformat(), "tz": "UTC", **filters},
         headers=seeded.h("boss@example.com"),
         timeout=10,
     )
@@ -246,19 +256,57 @@ def test_reports_view_shows_the_services_figures_filters_and_exports(
     assert agent_rows["Cy Wong"][1] == str(by_name["Cy Wong"]["created"])
     assert {row[0] for row in page.table_rows(page.group_table)} == {"PhotoTool", "LedgerPro"}
 
-    # The group filter: the group's figures, its members only.
-    group = next(g for g in board["groups"] if g["group_name"] == "LedgerPro")
-    page.group_combo.setCurrentIndex(page.group_combo.findData(group["group_id"]))
-    assert tiles["resolution_rate"].value.text() == percent(group["resolution_rate"])
+    # The group filter goes to the service: tiles, charts and tables are the
+    # group's (LedgerPro's tickets, all Cy's).
+    ledger = seeded.groups["LedgerPro"]
+    with qtbot.waitSignal(page.loaded, timeout=15000):
+        page.group_combo.setCurrentIndex(page.group_combo.findData(ledger))
+    assert page.board is not None and page.board.filters.group == [ledger]
+    mine = _dashboard(live, seeded, start, today + timedelta(days=1), group=ledger)
+    assert mine["overall"]["created"] == seeded.by_product["LedgerPro"] < seeded.tickets
+    assert tiles["resolution_rate"].value.text() == percent(mine["overall"]["resolution_rate"])
+    assert tiles["first_response"].value.text() == seconds_text(
+        mine["overall"]["first_response"]["median_s"]
+    )
+    points = page.volume.chart.points
+    assert points == [(p["label"], float(p["created"])) for p in mine["volume"]]
+    assert sum(v for _, v in points) == seeded.by_product["LedgerPro"]
+    assert dict(page.top_charts["products"].chart.points) == {
+        "LedgerPro": seeded.by_product["LedgerPro"]
+    }
     assert [row[0] for row in page.table_rows(page.agent_table)] == ["Cy Wong"]
     assert [row[0] for row in page.table_rows(page.group_table)] == ["LedgerPro"]
-    page.group_combo.setCurrentIndex(0)
-    # The agent filter.
+    assert "LedgerPro" in page.scope_label.text()
+    # Every group and agent is still offered while one is chosen.
+    assert page.group_combo.count() == 3 and page.agent_combo.count() >= 4
+    with qtbot.waitSignal(page.loaded, timeout=15000):
+        page.group_combo.setCurrentIndex(0)
+    assert page.board is not None and page.board.overall.created == seeded.tickets
+    # The agent filter: Ann's tickets (PhotoTool's, shared with Bob).
     ann = by_name["Ann Lee"]
-    page.agent_combo.setCurrentIndex(page.agent_combo.findData(ann["agent_id"]))
+    with qtbot.waitSignal(page.loaded, timeout=15000):
+        page.agent_combo.setCurrentIndex(page.agent_combo.findData(ann["agent_id"]))
+    hers = _dashboard(live, seeded, start, today + timedelta(days=1), agent=ann["agent_id"])
+    assert hers["overall"]["created"] == seeded.by_agent["ann"]
     assert tiles["resolution_rate"].value.text() == percent(ann["resolution_rate"])
+    assert tiles["resolution_rate"].value.text() == percent(hers["overall"]["resolution_rate"])
+    assert sum(v for _, v in page.volume.chart.points) == seeded.by_agent["ann"]
+    assert dict(page.top_charts["products"].chart.points) == {
+        "PhotoTool": seeded.by_agent_product[("ann", "PhotoTool")]
+    }
+    categories = dict(page.top_charts["categories"].chart.points)
+    assert categories == {i["value"]: i["count"] for i in hers["by_category"]}
     assert [row[0] for row in page.table_rows(page.agent_table)] == ["Ann Lee"]
-    page.agent_combo.setCurrentIndex(0)
+    assert [row[0] for row in page.table_rows(page.group_table)] == ["PhotoTool"]
+    # The CSV export carries the filter.
+    dest = tmp_path / "ann" / "volume.csv"
+    dest.parent.mkdir()
+    with qtbot.waitSignal(page.exported, timeout=15000):
+        page.export("volume", dest)
+    with dest.open(encoding="utf-8-sig", newline="") as f:
+        assert sum(int(r["created"]) for r in csv.DictReader(f)) == seeded.by_agent["ann"]
+    with qtbot.waitSignal(page.loaded, timeout=15000):
+        page.agent_combo.setCurrentIndex(0)
     # Bars or a line: the same points.
     page.volume_style.setCurrentIndex(1)
     assert page.volume.chart.kind == "line" and page.volume.chart.points == volume

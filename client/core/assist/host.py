@@ -103,8 +103,10 @@ HostEvent = HostStatus | ClipboardFromAgent
 
 @dataclass(frozen=True)
 class HostConfig:
-    fps: float = 30.0
-    """Most frames grabbed a second (the viewer's requests may make it fewer)."""
+    fps: float = 60.0
+    """Most frames grabbed a second. The viewer's requests set the pace
+    below that: the console asks for 30 a second unless the agent picks
+    another rate (up to 60)."""
     name: str = "HelpBridge"
     """The desktop name the viewer is told."""
     reconnect_min_s: float = 0.5

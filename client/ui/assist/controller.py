@@ -97,7 +97,7 @@ class AssistController(QObject):
         consent_timeout_s: float | None = None,
         source_factory: SourceFactory = _mss_source,
         sink_factory: SinkFactory = _pynput_sink,
-        fps: float = 30.0,
+        fps: float = 60.0,
     ) -> None:
         super().__init__(parent)
         self.portal = portal

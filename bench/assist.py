@@ -1,20 +1,22 @@
 """Remote-assist benchmark: a real screen through the real relay, end to end.
 
     python bench/assist.py [--json] [--seconds 10] [--workloads idle,typing,scrolling,video]
-                           [--quality medium] [--fps 30]
+                           [--quality medium] [--fps 30] [--screen-hz 60]
 
 Starts Xvfb at 1920 x 1080, ``helpbridge-server`` as its own process on
 loopback (fresh SQLite data directory), and a remote-assist session made the
 way customers make them (the customer's one-time code, redeemed by the
 agent, then the customer's consent). Then:
 
-* the **customer** process runs the portal's :class:`AssistHost` with the
-  real mss capture of the Xvfb screen (view only);
+* the **customer** process runs the portal's :class:`AssistHost` with its
+  own settings and the real mss capture of the Xvfb screen (view only);
 * this process is the **agent**: the console's :class:`AssistViewer`
   (RFB client, Tight + CopyRect at the chosen quality, as the console
-  offers), through the relay;
-* for each workload, ``bench/assist_workload.py`` draws on the screen
-  (``idle``, ``typing``, ``scrolling``, ``video``) with a frame counter in
+  offers) asking for ``--fps`` frames a second (the console's frame-rate
+  choice: 30 by default, 60 at most), through the relay;
+* for each workload, ``bench/assist_workload.py`` redraws the screen
+  ``--screen-hz`` times a second (``idle``: never; ``typing``: one more
+  character each time; ``scrolling``; ``video``) with a frame counter in
   the corner.
 
 Per workload, after a 2 s warm-up, for ``--seconds``:
@@ -25,7 +27,9 @@ Per workload, after a 2 s warm-up, for ``--seconds``:
   decoded (the viewer's picture first showing that counter); one clock
   (``time.monotonic``) for every process on the machine;
 * ``kbps``: bytes the agent received, in kilobits per second;
-* ``host_cpu_pct``: CPU of the customer's process (100 = one core).
+* ``host_cpu_pct``: CPU of the customer's process (100 = one core);
+* ``screen_fps``: frames the workload itself managed to paint a second
+  (the most the agent could see).
 
 Prints one JSON line per workload with ``--json``.
 """
@@ -177,7 +181,7 @@ def percentile(values: list[float], q: float) -> float:
 # --- the customer's process ----------------------------------------------------------------
 
 
-def host_child(url: str, session_id: int, fps: float) -> int:
+def host_child(url: str, session_id: int) -> int:
     """Runs the portal's AssistHost (view only) with a capture that notes
     when each workload frame counter was first grabbed. Reads the access
     token from stdin; prints ``counter time`` lines, one per new counter."""
@@ -229,7 +233,7 @@ def host_child(url: str, session_id: int, fps: float) -> int:
         MarkingSource,
         NoInput,
         lambda event: None,
-        config=HostConfig(fps=fps),
+        config=HostConfig(),  # the portal's own settings
     )
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     host.start()
@@ -242,43 +246,36 @@ def host_child(url: str, session_id: int, fps: float) -> int:
 
 
 class AgentSide:
-    """The console's viewer, plus a thread that notes when each workload
-    frame counter first shows in the decoded picture."""
+    """The console's viewer, noting when each workload frame counter first
+    shows in the decoded picture. The picture is pulled on the viewer's own
+    thread right after each update is decoded (the console's window pulls
+    it on the UI thread instead), so no update goes uncounted."""
 
     def __init__(self, url: str, session_id: int, token: str, quality: str, fps: int) -> None:
         from client.core.assist.viewer import AssistViewer
 
-        self.changed = threading.Event()
         self.viewer = AssistViewer(
-            url, session_id, token, on_frame=self.changed.set, quality=quality, fps=fps
+            url, session_id, token, on_frame=self._on_frame, quality=quality, fps=fps
         )
+        self.frame: np.ndarray | None = None
         self.seen: dict[int, float] = {}
         self.last: int | None = None
-        self._stop = False
-        self._thread = threading.Thread(target=self._watch, daemon=True)
 
     def start(self) -> None:
         self.viewer.start()
-        self._thread.start()
 
-    def _watch(self) -> None:
-        frame: np.ndarray | None = None
-        while not self._stop:
-            if not self.changed.wait(0.5):
-                continue
-            self.changed.clear()
-            pulled = self.viewer.pull(frame)
-            if pulled is None:
-                continue
-            frame = pulled.frame
-            now = time.monotonic()
-            mark = read_marker(frame)
-            if mark is not None and mark != self.last:
-                self.last = mark
-                self.seen.setdefault(mark, now)
+    def _on_frame(self) -> None:
+        pulled = self.viewer.pull(self.frame)
+        if pulled is None:
+            return
+        self.frame = pulled.frame
+        now = time.monotonic()
+        mark = read_marker(self.frame)
+        if mark is not None and mark != self.last:
+            self.last = mark
+            self.seen.setdefault(mark, now)
 
     def stop(self) -> None:
-        self._stop = True
         self.viewer.stop()
 
 
@@ -287,6 +284,15 @@ def read_host_marks(stream: Any, into: dict[int, float], lock: threading.Lock) -
         mark, _, t = line.partition(" ")
         with contextlib.suppress(ValueError), lock:
             into.setdefault(int(mark), float(t))
+
+
+def read_drawn(stream: Any, into: list[tuple[float, int]]) -> None:
+    """The workload's ``drawn N T`` lines: frames it painted by time T."""
+    for line in stream:
+        parts = line.split()
+        if len(parts) == 3 and parts[0] == "drawn":
+            with contextlib.suppress(ValueError):
+                into.append((float(parts[2]), int(parts[1])))
 
 
 # --- one workload ----------------------------------------------------------------------------
@@ -315,6 +321,8 @@ def run_workload(
         assert work.stdout is not None
         if work.stdout.readline().strip() != "ready":
             raise SystemExit(f"workload {name} did not start")
+        drawn: list[tuple[float, int]] = []
+        threading.Thread(target=read_drawn, args=(work.stdout, drawn), daemon=True).start()
         time.sleep(2.0)  # warm-up: the window's first full picture goes out
         with lock:
             host_marks.clear()
@@ -339,6 +347,12 @@ def run_workload(
         captured = dict(host_marks)
     latencies = [(t - captured[m]) * 1000 for m, t in seen.items() if m in captured]
     received = stats1.bytes_received - stats0.bytes_received
+    window = [(t, n) for t, n in drawn if t0 <= t <= t1 + 0.5]
+    screen_fps = (
+        round((window[-1][1] - window[0][1]) / (window[-1][0] - window[0][0]), 1)
+        if len(window) >= 2 and window[-1][0] > window[0][0]
+        else 0.0
+    )
     return {
         "workload": name,
         "fps": round(len(seen) / elapsed, 1),
@@ -347,6 +361,7 @@ def run_workload(
         "kbps": round(received * 8 / 1000 / elapsed, 1),
         "host_cpu_pct": round((cpu1 - cpu0) / elapsed * 100, 1),
         "frames_decoded": stats1.frames - stats0.frames,
+        "screen_fps": screen_fps,
         "encoding": "tight+copyrect",
         "seconds": round(elapsed, 1),
     }
@@ -361,11 +376,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--workloads", default=",".join(WORKLOADS))
     parser.add_argument("--quality", choices=("low", "medium", "high"), default="medium")
-    parser.add_argument("--fps", type=float, default=30.0)
+    parser.add_argument(
+        "--fps", type=float, default=30.0, help="the agent's frame-rate choice (console: 5 to 60)"
+    )
+    parser.add_argument(
+        "--screen-hz", type=float, default=60.0, help="how often the workload redraws its screen"
+    )
     parser.add_argument("--host-child", nargs=2, metavar=("URL", "SESSION"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.host_child:
-        return host_child(args.host_child[0], int(args.host_child[1]), args.fps)
+        return host_child(args.host_child[0], int(args.host_child[1]))
 
     names = [w.strip() for w in args.workloads.split(",") if w.strip()]
     unknown = set(names) - set(WORKLOADS)
@@ -385,7 +405,7 @@ def main() -> int:
         env = {**os.environ, "DISPLAY": display}
         host = subprocess.Popen(
             [
-                *(sys.executable, str(Path(__file__).resolve()), "--fps", str(args.fps)),
+                *(sys.executable, str(Path(__file__).resolve())),
                 *("--host-child", url, str(session_id)),
             ],
             env=env,
@@ -411,9 +431,10 @@ def main() -> int:
             time.sleep(0.05)
         for name in names:
             row = run_workload(
-                name, display, agent, host.pid, host_marks, lock, args.seconds, args.fps
+                name, display, agent, host.pid, host_marks, lock, args.seconds, args.screen_hz
             )
             row["quality"] = args.quality
+            row["fps_choice"] = int(args.fps)
             if args.json:
                 print(json.dumps(row), flush=True)
             else:

@@ -697,6 +697,55 @@ def board_image(ticker: tuple[int, int, int]) -> np.ndarray:
     return image
 
 
+def tigervnc_shows_the_board(port: int, shot: Path) -> None:
+    """Run TigerVNC's ``vncviewer`` (Debian's tigervnc-viewer) on an Xvfb of
+    its own against the bridge until its window shows the board's colour
+    blocks where they are on the customer's screen; then close it."""
+    from PIL import Image
+
+    from tests.ui_helpers import Xvfb, screenshot
+
+    assert shutil.which("vncviewer"), (
+        "TigerVNC's vncviewer is missing (scripts/test.sh installs it)"
+    )
+    with Xvfb(f"{SCREEN[0] + 100}x{SCREEN[1] + 100}x24") as viewer_x:
+        proc = subprocess.Popen(
+            [
+                *("vncviewer", "-display", viewer_x.display, "-SecurityTypes", "None"),
+                *("-geometry", "+0+0", f"127.0.0.1::{port}"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+
+            def shows_board() -> bool:
+                if not screenshot(viewer_x.display, shot):
+                    return False
+                bgr = np.asarray(Image.open(shot).convert("RGB"))[..., ::-1]
+                # Where the viewer put the picture (its window frame moves it).
+                red = np.array(BLOCKS["red"][1][::-1], dtype=np.int16)
+                ys, xs = np.nonzero((np.abs(bgr.astype(np.int16) - red) <= 24).all(axis=2))
+                if not len(xs):
+                    return False
+                dx, dy = int(xs.min()) - BLOCKS["red"][0][0], int(ys.min()) - BLOCKS["red"][0][1]
+                return all(
+                    block_matches(bgr, (x + dx, y + dy, w, h), rgb, 24)
+                    for (x, y, w, h), rgb in (
+                        BLOCKS[name] for name in ("red", "green", "blue", "yellow", "button")
+                    )
+                )
+
+            wait_until(shows_board, timeout=60, what="TigerVNC's window shows the board")
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 def test_code_session_through_the_vnc_bridge(
     live: Any, board: Child, customer: Child, agent: Agent, tmp_path: Path
 ) -> None:
@@ -761,6 +810,11 @@ def test_code_session_through_the_vnc_bridge(
         assert customer.call("stats", session=sid)["stats"]["input_applied"] == 0
         wait_until(lambda: not bridge.busy, what="the VNC viewer leaves")
         assert bridge.viewers_served == 1 and bridge.bytes_to_viewer > SCREEN[0] * SCREEN[1]
+
+        # TigerVNC's vncviewer through the same bridge shows the customer's screen.
+        tigervnc_shows_the_board(port, tmp_path / "tigervnc.png")
+        wait_until(lambda: not bridge.busy, what="TigerVNC's viewer leaves")
+        assert bridge.viewers_served == 2
 
         # The customer ends: nothing more through the bridge either.
         ended = customer.call("end", session=sid)

@@ -12,6 +12,9 @@ on after a timeout, with a message that says what the host should do.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import json
 import os
 import re
 import selectors
@@ -19,8 +22,6 @@ import sys
 import threading
 import time
 from typing import IO, Any
-
-import jwt
 
 from protocol.host import MAX_LINE_BYTES, HostRequest, HostRequestError, parse_host_line
 
@@ -133,11 +134,29 @@ def check_token_shape(token: str) -> None:
             "separated by dots)"
         )
     try:
-        header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError as exc:
+        header = _unverified_header(token)
+    except ValueError as exc:
         raise IdentityError("the identity token's header is not valid JSON") from exc
     if not isinstance(header.get("alg"), str):
         raise IdentityError("the identity token's header names no signing algorithm")
+
+
+def _unverified_header(token: str) -> dict[str, Any]:
+    """The JOSE header of a compact JWS (already matched by ``_JWS``), NOT verified.
+
+    Decoded here rather than with PyJWT: importing ``jwt`` loads
+    ``cryptography`` (about 11 MB resident), which the portal otherwise never needs.
+    Raises ValueError when a segment is not base64url or the header is not a JSON object.
+    """
+    segments = token.split(".")
+    try:
+        decoded = [base64.urlsafe_b64decode(s + "=" * (-len(s) % 4)) for s in segments]
+    except binascii.Error as exc:  # e.g. a segment of 4n+1 characters
+        raise ValueError(f"not base64url: {exc}") from exc
+    header = json.loads(decoded[0])  # json.JSONDecodeError and UnicodeDecodeError are ValueErrors
+    if not isinstance(header, dict):
+        raise ValueError("the header is not a JSON object")
+    return header
 
 
 def peek_claims(token: str) -> dict[str, Any]:
@@ -147,6 +166,8 @@ def peek_claims(token: str) -> dict[str, Any]:
     says the customer is (``sub``, ``name``) and when the token expires.
     """
     check_token_shape(token)
+    import jwt  # only here: it loads cryptography
+
     try:
         claims = jwt.decode(
             token,

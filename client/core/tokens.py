@@ -11,12 +11,24 @@ backend) the store says so once through :attr:`TokenStore.problem`, sets
 :attr:`TokenStore.persistent` to ``False`` and keeps tokens in memory only:
 the portal still works, the customer just signs in again next time. It never
 falls back to writing secrets to a file.
+
+On Linux the only keyrings are reached over D-Bus. Without a session bus
+(a service account, a bare X server, a container) keyring's discovery cannot
+succeed, yet it would import every backend on the way, and the Secret
+Service one loads ``cryptography`` (about 11 MB resident for the rest of the
+run). So when no bus is there and nothing chose a backend explicitly
+(``PYTHON_KEYRING_BACKEND``, keyring's ``keyringrc.cfg``, a third-party
+backend plugin), the store says so without running the discovery.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
+from importlib import metadata
+from pathlib import Path
 
 import keyring
 import keyring.backends.chainer
@@ -56,6 +68,31 @@ def _unusable_reason(backend: KeyringBackend) -> str | None:
     return None
 
 
+def _no_session_bus_reason() -> str | None:
+    """Why keyring's discovery is bound to find nothing here, or None to run it.
+
+    Only for Linux and other Unix desktops (their keyrings all speak D-Bus);
+    any explicit choice of backend is left to keyring.
+    """
+    if sys.platform in ("win32", "darwin"):
+        return None
+    if os.environ.get("DBUS_SESSION_BUS_ADDRESS", "").strip():
+        return None
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "").strip()
+    if runtime and os.path.exists(os.path.join(runtime, "bus")):
+        return None  # libdbus (kwallet, libsecret) finds the user bus there
+    if os.environ.get("PYTHON_KEYRING_BACKEND", "").strip():
+        return None
+    from keyring.util import platform_
+
+    if (Path(platform_.config_root()) / "keyringrc.cfg").exists():
+        return None
+    plugins = metadata.entry_points(group="keyring.backends")
+    if any(not ep.value.startswith("keyring.backends.") for ep in plugins):
+        return None  # a third-party backend may not need D-Bus
+    return "there is no D-Bus session bus to reach a Secret Service through"
+
+
 class TokenStore:
     """Per-server refresh tokens, keyed by the customer's external id.
 
@@ -72,6 +109,11 @@ class TokenStore:
         self.persistent = True
         self.problem: str | None = None
         self._backend: KeyringBackend | None = None
+        if backend is None:
+            unreachable = _no_session_bus_reason()
+            if unreachable is not None:
+                self._fall_back(unreachable)
+                return
         try:
             chosen = backend if backend is not None else keyring.get_keyring()
         except Exception as exc:  # keyring's own discovery failed: no keyring then.

@@ -181,3 +181,42 @@ def test_peek_claims_rejects_garbage() -> None:
     not_json_claims = "eyJhbGciOiJIUzI1NiJ9.bm90anNvbg.c2ln"
     with pytest.raises(IdentityError, match="claims"):
         peek_claims(not_json_claims)
+
+
+def test_reading_the_identity_does_not_load_jwt_or_cryptography() -> None:
+    """The portal reads the host's token at every start; PyJWT would load
+    cryptography (megabytes resident) only to look at the header."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import io, sys\n"
+        "from client.core.identity import read_identity_stdin, IdentityError\n"
+        "token = sys.argv[1]\n"
+        "assert read_identity_stdin(io.StringIO(token + '\\n'), timeout_s=5) == token\n"
+        "try:\n"
+        "    read_identity_stdin(io.StringIO('e30.e30.c2ln\\n'), timeout_s=5)\n"
+        "except IdentityError as exc:\n"
+        "    assert 'algorithm' in str(exc)\n"
+        "print(sorted(m for m in ('jwt', 'cryptography') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, make_token()],
+        cwd=Path(__file__).resolve().parents[2],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["eyJhbGciOiJIUzI1NiJ9.e30.c2lnA", "W10.e30.c2ln", "eyJhbGciOiJIUzI1NiJ9"[:-1] + ".e30.c2ln"],
+    ids=["segment-of-4n+1", "header-is-a-list", "header-cut"],
+)
+def test_unusable_header_is_refused_like_before(token: str) -> None:
+    with pytest.raises(IdentityError, match="header"):
+        read_identity_stdin(io.StringIO(token + "\n"), timeout_s=2)

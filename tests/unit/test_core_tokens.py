@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
 import keyring.backends.chainer
 import keyring.backends.fail
 import keyring.backends.null
@@ -11,6 +18,7 @@ from client.core.tokens import TokenStore, service_name
 from tests.keyring_memory import LockedKeyring, MemoryKeyring, make_backend
 
 URL = "https://help.example.com"
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_round_trip_goes_through_the_backend() -> None:
@@ -114,3 +122,89 @@ def test_empty_customer_id_refused() -> None:
     store = TokenStore(URL, backend=MemoryKeyring())
     with pytest.raises(ValueError, match="customer id"):
         store.save("  ", "x")
+
+
+# --- keyring discovery without a D-Bus session bus ---------------------------
+
+_CHILD = """
+import json, sys
+from client.core.tokens import TokenStore
+store = TokenStore("https://help.example.com")
+store.save("cust-1", "refresh-abc")
+again = TokenStore("https://help.example.com")
+print(json.dumps({
+    "persistent": store.persistent,
+    "problem": store.problem,
+    "kept": again.load("cust-1"),
+    "loaded": sorted(m for m in ("cryptography", "secretstorage", "jeepney") if m in sys.modules),
+}))
+"""
+
+
+def _child_store(tmp_path: Path, **extra: str) -> dict[str, Any]:
+    """A TokenStore made by keyring's own choice in a fresh process, on a
+    Linux box without a session bus (as a service account or bare X server)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND")
+    }
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    env.update(
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+        PYTHONPATH=str(REPO),
+        **extra,
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _CHILD],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return dict(json.loads(result.stdout))
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="D-Bus keyrings are Linux's")
+def test_no_session_bus_means_memory_without_loading_the_secret_service(tmp_path: Path) -> None:
+    got = _child_store(tmp_path)
+    assert got["persistent"] is False
+    assert "D-Bus session bus" in got["problem"] and "sign in again" in got["problem"]
+    assert got["kept"] is None  # memory only: a new store has nothing
+    # keyring's discovery was not run: its Secret Service backend would have
+    # imported secretstorage and cryptography (megabytes for nothing).
+    assert got["loaded"] == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="D-Bus keyrings are Linux's")
+def test_no_session_bus_still_honours_an_explicit_backend(tmp_path: Path) -> None:
+    got = _child_store(tmp_path, PYTHON_KEYRING_BACKEND="tests.keyring_memory.MemoryKeyring")
+    assert got["persistent"] is True and got["problem"] is None
+    assert got["kept"] == "refresh-abc"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="D-Bus keyrings are Linux's")
+def test_no_session_bus_still_honours_keyrings_config_file(tmp_path: Path) -> None:
+    config = tmp_path / "config" / "python_keyring" / "keyringrc.cfg"
+    config.parent.mkdir(parents=True)
+    config.write_text("[backend]\ndefault-keyring = tests.keyring_memory.MemoryKeyring\n")
+    got = _child_store(tmp_path)
+    assert got["persistent"] is True and got["problem"] is None
+    assert got["kept"] == "refresh-abc"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="D-Bus keyrings are Linux's")
+def test_user_bus_socket_without_the_variable_runs_keyrings_discovery(tmp_path: Path) -> None:
+    # libdbus-based backends find the bus at $XDG_RUNTIME_DIR/bus: discovery runs
+    # (and, nothing answering on this fake socket, finds no usable keyring).
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    (runtime / "bus").touch()
+    got = _child_store(tmp_path)
+    assert got["persistent"] is False
+    assert "D-Bus session bus" not in got["problem"]

@@ -29,13 +29,10 @@ import sys
 import threading
 from importlib import metadata
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import keyring
-import keyring.backends.chainer
-import keyring.backends.fail
-import keyring.backends.null
-import keyring.errors
-from keyring.backend import KeyringBackend
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 __all__ = ["SERVICE_PREFIX", "TokenStore", "service_name"]
 
@@ -60,6 +57,10 @@ def service_name(server_url: str) -> str:
 
 def _unusable_reason(backend: KeyringBackend) -> str | None:
     """Why a backend cannot keep secrets, or None if it looks usable."""
+    import keyring.backends.chainer
+    import keyring.backends.fail
+    import keyring.backends.null
+
     if isinstance(backend, keyring.backends.fail.Keyring | keyring.backends.null.Keyring):
         return "no keyring backend is installed or running"
     if isinstance(backend, keyring.backends.chainer.ChainerBackend) and not backend.backends:
@@ -83,9 +84,10 @@ def _no_session_bus_reason() -> str | None:
         return None  # libdbus (kwallet, libsecret) finds the user bus there
     if os.environ.get("PYTHON_KEYRING_BACKEND", "").strip():
         return None
-    from keyring.util import platform_
-
-    if (Path(platform_.config_root()) / "keyringrc.cfg").exists():
+    # keyring's config file (keyring.util.platform_.config_root() off Windows
+    # and macOS), looked up without importing keyring: nothing of it is needed here.
+    config_home = os.environ.get("XDG_CONFIG_HOME", "").strip() or os.path.expanduser("~/.config")
+    if (Path(config_home) / "python_keyring" / "keyringrc.cfg").exists():
         return None
     plugins = metadata.entry_points(group="keyring.backends")
     if any(not ep.value.startswith("keyring.backends.") for ep in plugins):
@@ -115,7 +117,11 @@ class TokenStore:
                 self._fall_back(unreachable)
                 return
         try:
-            chosen = backend if backend is not None else keyring.get_keyring()
+            if backend is None:
+                import keyring
+
+                backend = keyring.get_keyring()
+            chosen = backend
         except Exception as exc:  # keyring's own discovery failed: no keyring then.
             self._fall_back(f"the keyring could not be loaded ({type(exc).__name__})")
             return
@@ -168,6 +174,8 @@ class TokenStore:
 
     @staticmethod
     def _describe(exc: BaseException) -> str:
+        import keyring.errors
+
         if isinstance(exc, keyring.errors.KeyringLocked):
             return "the system keyring is locked"
         if isinstance(exc, keyring.errors.InitError):
@@ -217,7 +225,9 @@ class TokenStore:
                 return
             try:
                 self._backend.delete_password(service, user)
-            except keyring.errors.PasswordDeleteError:
-                pass  # Nothing stored: that is the goal anyway.
             except Exception as exc:
-                self._fall_back(self._describe(exc))
+                from keyring.errors import PasswordDeleteError
+
+                if not isinstance(exc, PasswordDeleteError):
+                    self._fall_back(self._describe(exc))
+                # else: nothing stored, which is the goal anyway.

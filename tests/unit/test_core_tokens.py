@@ -136,7 +136,7 @@ print(json.dumps({
     "persistent": store.persistent,
     "problem": store.problem,
     "kept": again.load("cust-1"),
-    "loaded": sorted(m for m in ("cryptography", "secretstorage", "jeepney") if m in sys.modules),
+    "loaded": sorted(m for m in ("cryptography", "secretstorage", "jeepney", "keyring") if m in sys.modules),
 }))
 """
 
@@ -176,8 +176,9 @@ def test_no_session_bus_means_memory_without_loading_the_secret_service(tmp_path
     assert got["persistent"] is False
     assert "D-Bus session bus" in got["problem"] and "sign in again" in got["problem"]
     assert got["kept"] is None  # memory only: a new store has nothing
-    # keyring's discovery was not run: its Secret Service backend would have
-    # imported secretstorage and cryptography (megabytes for nothing).
+    # keyring's discovery was not run (not even keyring imported): its Secret
+    # Service backend would have imported secretstorage and cryptography
+    # (megabytes for nothing).
     assert got["loaded"] == []
 
 

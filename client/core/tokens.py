@@ -18,7 +18,8 @@ succeed, yet it would import every backend on the way, and the Secret
 Service one loads ``cryptography`` (about 11 MB resident for the rest of the
 run). So when no bus is there and nothing chose a backend explicitly
 (``PYTHON_KEYRING_BACKEND``, keyring's ``keyringrc.cfg``, a third-party
-backend plugin), the store says so without running the discovery.
+backend plugin, ``keyring.set_keyring`` in this process), the store says so
+without running the discovery.
 """
 
 from __future__ import annotations
@@ -76,6 +77,10 @@ def _no_session_bus_reason() -> str | None:
     any explicit choice of backend is left to keyring.
     """
     if sys.platform in ("win32", "darwin"):
+        return None
+    if "keyring" in sys.modules:
+        # Something in this process uses keyring already and may have chosen
+        # a backend (keyring.set_keyring): keyring's own choice stands.
         return None
     if os.environ.get("DBUS_SESSION_BUS_ADDRESS", "").strip():
         return None

@@ -209,3 +209,19 @@ def test_user_bus_socket_without_the_variable_runs_keyrings_discovery(tmp_path: 
     got = _child_store(tmp_path)
     assert got["persistent"] is False
     assert "D-Bus session bus" not in got["problem"]
+
+
+def test_no_session_bus_still_honours_set_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A host (or a test) that chose a backend with keyring's own API keeps it.
+    previous = keyring.get_keyring()  # (before the bus goes: keyring's discovery needs it)
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS", raising=False)
+    monkeypatch.delenv("PYTHON_KEYRING_BACKEND", raising=False)
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        store = TokenStore(URL)
+        assert store.persistent and store.problem is None
+        store.save("cust-1", "refresh-abc")
+        assert backend.entries[("HelpBridge " + URL, "cust-1")] == "refresh-abc"
+    finally:
+        keyring.set_keyring(previous)

@@ -33,7 +33,6 @@ import os
 import shutil
 import subprocess
 import sys
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -159,6 +158,8 @@ class TsTranslator(QTranslator):
         self._load(ts_path)
 
     def _load(self, ts_path: Path) -> None:
+        import xml.etree.ElementTree as ET  # only for this fallback, not at every start
+
         root = ET.parse(ts_path).getroot()  # noqa: S314 - our own shipped file
         self._language = root.get("language", "")
         for context in root.iter("context"):
@@ -234,7 +235,7 @@ def load_app_translator(
         log.warning("cannot use the translation cache %s: %s", cached, exc)
     try:
         return TsTranslator(ts, parent)
-    except (OSError, ET.ParseError) as exc:
+    except (OSError, SyntaxError) as exc:  # SyntaxError: xml.etree's ParseError
         log.error("cannot read %s: %s", ts, exc)
         return None
 

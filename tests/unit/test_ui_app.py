@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import linecache
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from client.ui import app
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import pytest
     from PySide6.QtWidgets import QApplication
+
+    from tests.servers import LiveServer
 
 
 def test_import_hook_no_longer_fills_linecache(
@@ -60,3 +61,92 @@ def test_trim_memory_runs(qapp: QApplication, monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(linecache, "clearcache", spy)
     app.trim_memory()
     assert cleared == [True]
+
+
+# Loaded only when the customer needs them, never for the first screen: the
+# sections (and their editors, capture and rendering), and libraries whose
+# only use at start-up would be a header peek or a keyring probe that cannot
+# succeed (cryptography alone is about 11 MB resident).
+LATER_MODULES = (
+    "client.ui.tickets.panel",
+    "client.ui.tickets.form",
+    "client.ui.chat.page",
+    "client.core.assist.capture",
+    "client.core.assist.host",
+    "client.core.markdown",
+    "jwt",
+    "cryptography",
+    "keyring",
+    "secretstorage",
+    "xml.etree.ElementTree",
+    "html.entities",
+)
+
+_STARTUP_CHILD = """
+import json, sys
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication
+from client.main import main
+from client.ui import app as portal_app
+
+real_trim = portal_app.trim_memory
+
+def probe():
+    # Runs on the GUI thread once the portal idles (the memory trim's timer).
+    real_trim()
+    def check():
+        windows = [w for w in QApplication.topLevelWidgets() if hasattr(w, "portal")]
+        portal = windows[0].portal if windows else None
+        if portal is None or portal.customer is None or portal.backend._tokens is None:
+            return
+        timer.stop()
+        print(json.dumps({
+            "customer": portal.customer.external_id,
+            "persistent": portal.backend._tokens.persistent,
+            "loaded": sorted(m for m in sys.argv[1:] if m in sys.modules),
+        }), flush=True)
+        QApplication.quit()
+    timer = QTimer(QApplication.instance())
+    timer.timeout.connect(check)
+    timer.start(50)
+
+portal_app.trim_memory = probe
+sys.exit(main(["--server", sys.argv.pop(1), "--identity-stdin"]))
+"""
+
+
+def test_first_screen_does_not_load_what_only_later_screens_need(
+    live_server: LiveServer, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import subprocess
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DBUS_SESSION_BUS_ADDRESS", "PYTHON_KEYRING_BACKEND")
+    }
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env.update(
+        QT_QPA_PLATFORM="offscreen",
+        HELPBRIDGE_DATA_DIR=str(tmp_path / "data"),
+        XDG_RUNTIME_DIR=str(runtime),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _STARTUP_CHILD, live_server.url, *LATER_MODULES],
+        input=live_server.sign("startup-001") + "\n",
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    got = json.loads(result.stdout.strip().splitlines()[-1])
+    # Really started: signed in with the host's identity, token store made.
+    assert got["customer"] == "startup-001"
+    assert got["persistent"] is False  # no session bus here: memory only
+    assert got["loaded"] == []

@@ -367,7 +367,9 @@ class MainWindow(QMainWindow):
         layout.addWidget(title)
         layout.addWidget(hint)
         layout.addWidget(self.home_customer)
-        self.remote_help_button = QPushButton(icon("help"), self.tr("Get remote help"), page)
+        self.remote_help_button = QPushButton(
+            icon("screen-share"), self.tr("Get remote help"), page
+        )
         self.remote_help_button.setToolTip(
             self.tr("Get a one-time code so that a support agent can see your screen")
         )
@@ -928,7 +930,7 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
     def open_remote_help(self) -> None:
-        """"Get remote help": a one-time code to read to the agent."""
+        """ "Get remote help": a one-time code to read to the agent."""
         self.assist.open_code_dialog(self)
 
     def _on_quit(self) -> None:

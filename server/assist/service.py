@@ -25,7 +25,7 @@ import logging
 import math
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, TypeVar
@@ -42,6 +42,7 @@ from protocol import tickets as ticket_wire
 from protocol.assist import AssistMode, AssistStatus, EndReason, StreamClose
 from protocol.models import ErrorCode, Role
 from server import audit, models, permissions, team, tickets
+from server.aio import KeyedLocks, in_session
 from server.assist import codes
 from server.assist.relay import ByteBucket, Leg, Pair, Side, run_leg
 from server.chat import store
@@ -125,7 +126,7 @@ class AssistService:
         self.reconcile_interval = 3.0
         self._code_key = codes.load_key(settings.data_dir)
         self.pairs: dict[int, Pair] = {}
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._sweeper: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -174,32 +175,13 @@ class AssistService:
     # --- database helpers ------------------------------------------------------------------
 
     async def _tx(self, work: Callable[[DbSession], T]) -> T:
-        def run() -> T:
-            with self.db.session() as s:
-                return work(s)
-
-        return await run_in_threadpool(run)
+        return await in_session(self.db, work, write=True)
 
     async def _read(self, work: Callable[[DbSession], T]) -> T:
-        def run() -> T:
-            with self.db.session(serialize=False) as s:
-                return work(s)
+        return await in_session(self.db, work, write=False)
 
-        return await run_in_threadpool(run)
-
-    @contextlib.asynccontextmanager
-    async def _locked(self, session_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(session_id, (asyncio.Lock(), 0))
-        self._locks[session_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[session_id]
-            if users <= 1:
-                del self._locks[session_id]
-            else:
-                self._locks[session_id] = (lock, users - 1)
+    def _locked(self, session_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks.hold(session_id)
 
     def _row_for(
         self, db: DbSession, caller: Caller, session_id: int, side: Side | None

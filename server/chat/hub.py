@@ -36,7 +36,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
+from collections.abc import Callable, Coroutine, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -49,6 +49,7 @@ from starlette.concurrency import run_in_threadpool
 from protocol import realtime as rt
 from protocol.models import ErrorCode, Role
 from server import models, permissions, team
+from server.aio import KeyedLocks, in_session
 from server.chat import bot, routing, store
 from server.chat.store import Changed, Out, Refused, Who
 from server.db import Database
@@ -215,7 +216,7 @@ class Hub:
         self.sweep_interval = 2.0
         self._customers: dict[int, set[Connection]] = {}
         self._agents: dict[int, set[Connection]] = {}
-        self._locks: dict[int, tuple[asyncio.Lock, int]] = {}
+        self._locks = KeyedLocks()
         self._participants: dict[int, store.Participants] = {}
         self._presence: dict[int, _AgentState] = {}
         self._kick: asyncio.Event | None = None
@@ -272,26 +273,10 @@ class Hub:
         return await self._writer.run(work, batch=batch)
 
     async def _read(self, work: Callable[[DbSession], T]) -> T:
-        def run() -> T:
-            # Reads need no turn on SQLite's write lock (WAL).
-            with self.db.session(serialize=False) as s:
-                return work(s)
+        return await in_session(self.db, work, write=False)
 
-        return await run_in_threadpool(run)
-
-    @contextlib.asynccontextmanager
-    async def _conversation(self, conversation_id: int) -> AsyncIterator[None]:
-        lock, users = self._locks.get(conversation_id, (asyncio.Lock(), 0))
-        self._locks[conversation_id] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[conversation_id]
-            if users <= 1:
-                del self._locks[conversation_id]
-            else:
-                self._locks[conversation_id] = (lock, users - 1)
+    def _conversation(self, conversation_id: int) -> contextlib.AbstractAsyncContextManager[None]:
+        return self._locks.hold(conversation_id)
 
     async def _change(
         self, conversation_id: int, work: Callable[[DbSession], Changed | None]

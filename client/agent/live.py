@@ -99,6 +99,7 @@ def make_agent_realtime(
         Close,
         PresenceStatus,
         Send,
+        ServerEvent,
         SetPresence,
         ToTicket,
         Transfer,
@@ -107,24 +108,19 @@ def make_agent_realtime(
     class AgentRealtime(RealtimeClient):
         """RealtimeClient plus the agents' events (see the module docstring)."""
 
-        async def _dispatch(self, session: Any, event: Any) -> None:
-            if getattr(event, "type", "") != "message":
-                self._emit(Raw(event))  # type: ignore[arg-type]
-            await super()._dispatch(session, event)
+        def on_server_event(self, event: ServerEvent) -> None:
+            if event.type != "message":
+                self.emit(Raw(event))
 
-        async def _on_messages(
-            self, messages: Iterable[ChatMessage], *, from_history: bool = False
-        ) -> Any:
-            batch = list(messages)
-            if batch:
-                self._emit(AgentMessages(tuple(batch)))  # type: ignore[arg-type]
+        def transform_messages(self, messages: list[ChatMessage]) -> list[ChatMessage]:
+            if messages:
+                self.emit(AgentMessages(tuple(messages)))
             # Notes as plain messages for the base class: its log then sees
             # no hole where a note's seq is.
-            plain = [m.model_copy(update={"internal": False}) if m.internal else m for m in batch]
-            return await super()._on_messages(plain, from_history=from_history)
+            return [m.model_copy(update={"internal": False}) if m.internal else m for m in messages]
 
         def command(self, event: Any) -> None:
-            self._submit(self._control(event))
+            self.send_control(event)
 
         def agent_send(
             self,

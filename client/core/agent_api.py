@@ -19,7 +19,7 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from client.core.api import ApiClient, ApiError, Progress, _DownloadSink
+from client.core.api import ApiClient, ApiError, Progress
 from protocol.admin import (
     AgentCreate,
     AgentCreated,
@@ -204,14 +204,11 @@ class AgentApi(ApiClient):
         progress: Progress | None = None,
     ) -> Path:
         """Save a file sent in a chat to ``dest`` (whole or not at all)."""
-        dest = Path(dest)
-        self._request(
-            "GET",
+        return self.download(
             f"/conversations/{int(conversation_id)}/attachments/{int(attachment_id)}",
-            auth=True,
-            sink=_DownloadSink(dest, progress),
+            dest,
+            progress=progress,
         )
-        return dest
 
     def sla(self) -> SlaTable:
         return self._call("GET", "/agent/sla", SlaTable, auth=True)
@@ -287,11 +284,7 @@ class AgentApi(ApiClient):
         )
 
     # --- raw access for endpoints whose models live elsewhere ------------------
-
-    def get_model(self, path: str, model: type[_M], params: dict[str, Any] | None = None) -> _M:
-        """``GET path`` answered by ``model`` (used for the chat endpoints,
-        whose models the realtime protocol module defines)."""
-        return self._call("GET", path, model, auth=True, params=params)
+    # (GET: ApiClient.get_model and ApiClient.download)
 
     def post_model(self, path: str, model: type[_M], payload: Any = None) -> _M:
         return self._call("POST", path, model, auth=True, payload=payload)
@@ -315,7 +308,7 @@ class AgentApi(ApiClient):
         """One dashboard table as CSV (``reports.read`` and ``export``), saved
         to ``dest`` whole or not at all."""
         name = ReportTable(table).value
-        return self._download(f"/reports/{name}.csv", dest, query.params())
+        return self.download(f"/reports/{name}.csv", dest, params=query.params())
 
     def team_agents(self) -> TeamAgentList:
         return self._call("GET", "/team/agents", TeamAgentList, auth=True)
@@ -395,7 +388,7 @@ class AgentApi(ApiClient):
 
     def download_audit_log(self, query: AuditQuery, dest: Path) -> Path:
         """The filtered log as CSV (``audit.read`` and ``export``)."""
-        return self._download("/admin/audit.csv", dest, query.params())
+        return self.download("/admin/audit.csv", dest, params=query.params())
 
     def rubrics(self, *, include_inactive: bool = False) -> RubricList:
         params = {"include_inactive": "true"} if include_inactive else None
@@ -440,11 +433,6 @@ class AgentApi(ApiClient):
         return self._call(
             "GET", "/reports/quality/scores", QualityScoreList, auth=True, params=params
         )
-
-    def _download(self, path: str, dest: Path, params: dict[str, Any]) -> Path:
-        dest = Path(dest)
-        self._request("GET", path, auth=True, params=params, sink=_DownloadSink(dest, None))
-        return dest
 
 
 class ReportQuery(BaseModel):

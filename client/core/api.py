@@ -395,9 +395,28 @@ class ApiClient:
         self, attachment_id: int, dest: Path, *, progress: Progress | None = None
     ) -> Path:
         """Save an attachment to ``dest``, which appears whole or not at all."""
+        return self.download(f"/attachments/{int(attachment_id)}", dest, progress=progress)
+
+    # --- endpoints without a method of their own ---------------------------
+
+    def get_model(self, path: str, model: type[M], params: Mapping[str, Any] | None = None) -> M:
+        """``GET path`` (signed in) answered by ``model``, with the token
+        refresh and error mapping of every other call (used for the chat
+        endpoints, whose models the realtime protocol module defines)."""
+        return self._call("GET", path, model, auth=True, params=params)
+
+    def download(
+        self,
+        path: str,
+        dest: Path,
+        *,
+        params: Mapping[str, Any] | None = None,
+        progress: Progress | None = None,
+    ) -> Path:
+        """``GET path`` (signed in) saved to ``dest``, which appears whole or
+        not at all; returns ``dest``."""
         dest = Path(dest)
-        sink = _DownloadSink(dest, progress)
-        self._request("GET", f"/attachments/{int(attachment_id)}", auth=True, sink=sink)
+        self._request("GET", path, auth=True, params=params, sink=_DownloadSink(dest, progress))
         return dest
 
     # --- remote assist (the customer's side) -------------------------------

@@ -63,7 +63,7 @@ from pydantic import BaseModel, ValidationError
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
-from client.core.api import ApiClient, ApiError, OfflineError, _DownloadSink
+from client.core.api import ApiClient, ApiError, OfflineError
 from client.core.chatstore import ChatStore, Incoming, StoredConversation, StoredMessage
 from protocol.assist import AssistSession
 from protocol.models import ErrorCode
@@ -303,26 +303,17 @@ class ApiChatService:
         params: dict[str, int] = {"limit": limit}
         if before_seq is not None:
             params["before_seq"] = before_seq
-        # ApiClient has no chat endpoints of its own; its generic call keeps
+        # ApiClient has no chat endpoints of its own; its generic GET keeps
         # the token refresh and error mapping every other endpoint gets.
-        return self.api._call(
-            "GET",
-            f"/conversations/{int(conversation_id)}/messages",
-            MessagePage,
-            auth=True,
-            params=params,
+        return self.api.get_model(
+            f"/conversations/{int(conversation_id)}/messages", MessagePage, params
         )
 
     def download_attachment(self, conversation_id: int, attachment_id: int, dest: Path) -> Path:
         """Save a file sent in a conversation to ``dest`` (whole or not at all)."""
-        dest = Path(dest)
-        self.api._request(
-            "GET",
-            f"/conversations/{int(conversation_id)}/attachments/{int(attachment_id)}",
-            auth=True,
-            sink=_DownloadSink(dest, None),
+        return self.api.download(
+            f"/conversations/{int(conversation_id)}/attachments/{int(attachment_id)}", dest
         )
-        return dest
 
 
 def realtime_url(server_url: str) -> str:
@@ -376,6 +367,15 @@ class RealtimeClient:
     ``on_event`` is called on the loop thread with one of the event
     dataclasses; it must not block. ``clock``, ``rng`` and ``sleep`` are
     injectable for tests (``sleep`` is only used for backoff waits).
+
+    Extension points (the agents' console subclasses this client):
+
+    * :meth:`on_server_event` and :meth:`transform_messages`, hooks called
+      on the loop thread, see every service event and every batch of
+      messages before the client handles them;
+    * :meth:`emit` hands an event of a subclass's own to ``on_event`` (which
+      must then expect it);
+    * :meth:`send_control` sends any client event now, or after reconnecting.
     """
 
     def __init__(
@@ -393,7 +393,8 @@ class RealtimeClient:
         self.url = realtime_url(server_url)
         self.service = service
         self.store = store
-        self.on_event = on_event
+        self.on_event: Callable[[Any], None] = on_event
+        """Receives this client's events (and any a subclass passes to :meth:`emit`)."""
         self.config = config or RealtimeConfig()
         self.clock = clock
         self.rng = rng or random.Random()
@@ -514,13 +515,16 @@ class RealtimeClient:
 
     def handoff(self, conversation_id: int) -> None:
         """ "Talk to a person"."""
-        self._submit(self._control(Handoff(conversation_id=conversation_id)))
+        self.send_control(Handoff(conversation_id=conversation_id))
 
     def feedback(self, conversation_id: int, seq: int, helpful: bool) -> None:
         """The answer of the bot (message ``seq``) solved it or not."""
-        self._submit(
-            self._control(BotFeedback(conversation_id=conversation_id, seq=seq, helpful=helpful))
-        )
+        self.send_control(BotFeedback(conversation_id=conversation_id, seq=seq, helpful=helpful))
+
+    def send_control(self, event: BaseModel) -> None:
+        """Send a client event (a handoff, feedback, an agent command) on
+        the connection now, or right after the next ``welcome`` when offline."""
+        self._submit(self._control(event))
 
     def load_older(self, conversation_id: int, before_seq: int | None) -> None:
         """Messages of ``conversation_id`` before ``before_seq`` (the newest
@@ -571,10 +575,29 @@ class RealtimeClient:
         task.add_done_callback(self._tasks.discard)
 
     def _emit(self, event: Event) -> None:
+        self.emit(event)
+
+    # --- extension points (see the class docstring) ------------------------------------------
+
+    def emit(self, event: object) -> None:
+        """Hand ``event`` to ``on_event`` (call on the loop thread, e.g. from a
+        hook); an exception in the callback is logged, not raised."""
         try:
             self.on_event(event)
         except Exception:
             log.exception("chat: event callback failed")
+
+    def on_server_event(self, event: ServerEvent) -> None:
+        """Hook: every service event after ``welcome``, as parsed, before this
+        client handles it (on the loop thread; must not block). Does nothing
+        here."""
+
+    def transform_messages(self, messages: list[ChatMessage]) -> list[ChatMessage]:
+        """Hook: every batch of messages from the service (live, replayed or
+        from the REST history) before this client stores them; returns the
+        ones it goes on with (on the loop thread; must not block). Here: the
+        batch as it is (internal notes in it are then skipped)."""
+        return messages
 
     async def _blocking(self, fn: Callable[[], T]) -> T:
         """Run a blocking call (HTTP) on a worker thread."""
@@ -841,6 +864,7 @@ class RealtimeClient:
         self.store.save_conversation(summary.id, summary.model_dump(mode="json"))
 
     async def _dispatch(self, session: _Session, event: ServerEvent) -> None:
+        self.on_server_event(event)
         if isinstance(event, MessageEvent):
             await self._on_messages([event])
         elif isinstance(event, Ack):
@@ -868,7 +892,7 @@ class RealtimeClient:
     ) -> list[StoredMessage]:
         fresh: list[ChatMessage] = []
         touched: set[int] = set()
-        for m in messages:
+        for m in self.transform_messages(list(messages)):
             if m.internal:
                 continue  # never meant for customers
             if self._log.add(m).new:

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import os
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,14 +17,14 @@ import requests
 import sqlalchemy as sa
 from alembic import command
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 
 from protocol import assist as wire
 from protocol.models import Role
 from server import models
 from server.assist.service import AssistService
 from server.config import Settings
-from server.db import Database, alembic_config, sqlite_url
+from server.db import Database, alembic_config
+from tests.databases import BACKENDS, database_url
 from tests.integration.test_chat_support import Peer, new_id, run
 from tests.integration.test_tickets_api import Client, agent, customer
 from tests.servers import LiveServer, start_live_server
@@ -424,38 +422,14 @@ def test_notes_go_to_the_conversation_live_or_to_the_ticket(live: LiveServer) ->
 
 # --- the migration --------------------------------------------------------------------------------
 
-PG_ADMIN_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not PG_ADMIN_URL, reason="HELPBRIDGE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def empty_db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path))
-        yield database
-        database.dispose()
-        return
-    name = f"hb_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    database = Database(make_url(PG_ADMIN_URL).set(database=name).render_as_string(False))
-    try:
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with database_url(request.param, tmp_path) as url:
+        database = Database(url)
+        try:
+            yield database
+        finally:
+            database.dispose()
 
 
 def test_migration_from_0007_keeps_data_and_adds_the_assist_tables(empty_db: Database) -> None:

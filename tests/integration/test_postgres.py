@@ -6,39 +6,28 @@ create databases next to (scripts/test.sh starts a throwaway cluster).
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
+from tests.databases import PG_ADMIN_URL, throwaway_postgres
 from tests.servers import LiveServer, start_live_server
 
-ADMIN_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
-
-pytestmark = pytest.mark.skipif(not ADMIN_URL, reason="HELPBRIDGE_TEST_POSTGRES_URL is not set")
+pytestmark = pytest.mark.skipif(not PG_ADMIN_URL, reason="HELPBRIDGE_TEST_POSTGRES_URL is not set")
 
 
 @pytest.fixture
 def pg_server(tmp_path: Path) -> Iterator[LiveServer]:
-    name = f"hb_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    server = start_live_server(tmp_path / "svc", database_url=url)
-    try:
-        yield server
-    finally:
-        server.stop()
-        server.db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_postgres() as url:
+        server = start_live_server(tmp_path / "svc", database_url=url)
+        try:
+            yield server
+        finally:
+            server.stop()
+            server.db.dispose()
 
 
 def test_journey_on_postgresql(pg_server: LiveServer) -> None:

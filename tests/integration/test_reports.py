@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import statistics
 import uuid
 from collections import Counter
@@ -19,11 +18,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import requests
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 from protocol.models import Role
 from server import models
+from tests.databases import BACKENDS, database_url
 from tests.servers import LiveServer, start_live_server
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -248,45 +246,17 @@ def build_world(server: LiveServer) -> World:
     return World(server, sup, lead, plain_sup, admin, ann, bob, ids, agents, conversations)
 
 
-PG_ADMIN_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
-
-
-@pytest.fixture(
-    scope="module",
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not PG_ADMIN_URL, reason="HELPBRIDGE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ],
-)
+@pytest.fixture(scope="module", params=BACKENDS)
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     """The same history on SQLite and (when a test cluster is there) PostgreSQL."""
     data_dir = tmp_path_factory.mktemp("reports")
-    if request.param == "sqlite":
-        server = start_live_server(data_dir, seed_kb=False)
+    with database_url(request.param, data_dir) as url:
+        server = start_live_server(data_dir, seed_kb=False, database_url=url)
         try:
             yield build_world(server)
         finally:
             server.stop()
-        return
-    name = f"hb_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    server = start_live_server(data_dir, seed_kb=False, database_url=url)
-    try:
-        yield build_world(server)
-    finally:
-        server.stop()
-        server.db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+            server.db.dispose()
 
 
 def board(w: World, **params: Any) -> dict[str, Any]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,48 +14,25 @@ from typing import Any
 
 import pytest
 import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session as DbSession
 
 from server import models, reports, tickets
 from server.group_commit import GroupCommitWriter
+from tests.databases import BACKENDS, database_url
 from tests.servers import LiveServer, start_live_server
 
-PG_ADMIN_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
 
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not PG_ADMIN_URL, reason="HELPBRIDGE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ],
-)
+@pytest.fixture(params=BACKENDS)
 def server(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[LiveServer]:
-    if request.param == "sqlite":
-        live = start_live_server(tmp_path / "svc", seed_kb=False)
-        yield live
-        live.stop()
-        return
-    name = f"hb_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-    live = start_live_server(tmp_path / "svc", seed_kb=False, database_url=url)
-    try:
-        yield live
-    finally:
-        live.stop()
-        live.db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    data_dir = tmp_path / "svc"
+    with database_url(request.param, data_dir) as url:
+        live = start_live_server(data_dir, seed_kb=False, database_url=url)
+        try:
+            yield live
+        finally:
+            live.stop()
+            live.db.dispose()
 
 
 class Customer:

@@ -6,11 +6,9 @@ validation, CSV cells, and the migration's backfill."""
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import sys
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -22,7 +20,6 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from sqlalchemy.engine import make_url
 
 from protocol.reports import Bucket
 from protocol.tickets import TicketStatus
@@ -30,6 +27,7 @@ from server import models, reports, tickets
 from server.csvtext import safe_cell
 from server.db import Database, alembic_config, sqlite_url
 from server.errors import ApiProblem
+from tests.databases import BACKENDS, database_url
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,41 +38,16 @@ CATEGORIES = ["billing", "bug", "login", ""]
 ZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Australia/Adelaide"]
 
 
-PG_ADMIN_URL = os.environ.get("HELPBRIDGE_TEST_POSTGRES_URL", "")
-
-
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not PG_ADMIN_URL, reason="HELPBRIDGE_TEST_POSTGRES_URL is not set"
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=BACKENDS)
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     """A migrated database: SQLite, and PostgreSQL when a test cluster is given."""
-    if request.param == "sqlite":
-        database = Database(sqlite_url(tmp_path))
-        database.upgrade()
-        yield database
-        database.dispose()
-        return
-    name = f"hb_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    database = Database(make_url(PG_ADMIN_URL).set(database=name).render_as_string(False))
-    try:
-        database.upgrade()
-        yield database
-    finally:
-        database.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with database_url(request.param, tmp_path) as url:
+        database = Database(url)
+        try:
+            database.upgrade()
+            yield database
+        finally:
+            database.dispose()
 
 
 def _seed(db: Database, n: int, seed: int) -> datetime:

@@ -31,6 +31,7 @@ from server.db import Database
 from server.identity import sign_identity
 from server.kb.importer import import_directory
 from server.kb.search import SearchIndex
+from tests.ui_helpers import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -193,9 +194,4 @@ class ServerProcess:
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, 10)

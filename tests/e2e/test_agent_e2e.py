@@ -29,7 +29,7 @@ from sqlalchemy import select
 from client.ui.instance import instance_name
 from server import models
 from tests.servers import LiveServer, start_live_server
-from tests.ui_helpers import Xvfb, screenshot, send_host_line, wait_until
+from tests.ui_helpers import Xvfb, screenshot, send_host_line, stop_process, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -123,12 +123,7 @@ def start(args: list[str], env: dict[str, str], **kw: Any) -> subprocess.Popen[b
 
 
 def stop(proc: subprocess.Popen[bytes]) -> bytes:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    stop_process(proc, 10)
     assert proc.stderr is not None
     err = proc.stderr.read()
     proc.stderr.close()

@@ -43,6 +43,8 @@ import numpy as np
 import pytest
 import requests
 
+from tests.ui_helpers import stop_process
+
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve()
 SCREEN = (1280, 720)
@@ -377,12 +379,7 @@ class Child:
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:
-                self.proc.terminate()
-                try:
-                    self.proc.wait(5)
-                except subprocess.TimeoutExpired:
-                    self.proc.kill()
-                    self.proc.wait()
+                stop_process(self.proc, 5)
         self._stderr.close()
 
 
@@ -738,12 +735,7 @@ def tigervnc_shows_the_board(port: int, shot: Path) -> None:
 
             wait_until(shows_board, timeout=60, what="TigerVNC's window shows the board")
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, 10)
 
 
 def test_code_session_through_the_vnc_bridge(

@@ -22,7 +22,7 @@ import requests
 
 from client.ui.instance import instance_name
 from tests.servers import LiveServer
-from tests.ui_helpers import Xvfb, screenshot, send_host_line, wait_until
+from tests.ui_helpers import Xvfb, screenshot, send_host_line, stop_process, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -118,12 +118,7 @@ def test_portal_signs_in_and_shows_chinese_results(
         assert screenshot(display, shot) or shutil.which("import") is None
         assert proc.poll() is None, "the portal exited"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 10)
         assert proc.stderr is not None and proc.stdout is not None
         err = proc.stderr.read()
         proc.stdout.close()

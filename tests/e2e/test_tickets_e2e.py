@@ -24,7 +24,7 @@ import requests
 from client.core.api import ApiClient
 from client.ui.instance import instance_name
 from tests.servers import LiveServer
-from tests.ui_helpers import Xvfb, screenshot, send_host_line, wait_until
+from tests.ui_helpers import Xvfb, screenshot, send_host_line, stop_process, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -129,12 +129,7 @@ class Portal:
 
     def stop(self) -> int:
         if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+            stop_process(self.proc, 10)
         return self.proc.returncode
 
 

@@ -21,7 +21,7 @@ from client.core.assist.bridge import VncBridge, is_loopback, parse_listen
 from client.core.rfb import KeyEvent, PointerEvent
 from protocol.assist import StreamClose
 from tests.assist_fakes import RelayHost, pattern
-from tests.ui_helpers import Xvfb, screenshot, wait_until
+from tests.ui_helpers import Xvfb, screenshot, stop_process, wait_until
 
 
 @pytest.fixture
@@ -162,12 +162,7 @@ def test_tigervnc_viewer_through_the_bridge(
             wait_until(shows_pattern, timeout=60, interval=0.5)
             assert bridge.busy and bridge.viewers_served == 1
         finally:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc, 10)
     wait_until(lambda: not bridge.busy)
 
 

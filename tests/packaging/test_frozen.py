@@ -28,7 +28,7 @@ import requests
 
 from client import __version__
 from tests.servers import LiveServer
-from tests.ui_helpers import Xvfb, screenshot, wait_until
+from tests.ui_helpers import Xvfb, screenshot, stop_process, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -212,12 +212,7 @@ def test_frozen_portal_against_a_real_service(
         screenshot(display, tmp_path / "frozen-portal.png")
         assert proc.poll() is None, "the frozen portal exited"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, 10)
         assert proc.stderr is not None and proc.stdout is not None
         err = proc.stderr.read()
         proc.stdout.close()

@@ -58,7 +58,7 @@ from client.core.rfb.messages import (
     pack_server_init,
     pack_set_encodings,
 )
-from tests.ui_helpers import Xvfb, wait_until
+from tests.ui_helpers import Xvfb, stop_process, wait_until
 
 HELLO = "你好，世界 ✓"
 CLIENT_HELLO = b"RFB 003.008\n\x01\x01"
@@ -624,10 +624,5 @@ def test_tigervnc_vncviewer_exchanges_unicode_text() -> None:
         finally:
             for proc in (owner, viewer):
                 if proc is not None:
-                    proc.terminate()
-                    try:
-                        proc.wait(10)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
-                        proc.wait()
+                    stop_process(proc, 10)
             server.stop()
